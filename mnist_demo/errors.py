@@ -1,0 +1,25 @@
+"""The project's own exceptions: errors a user can cause, each with a message that says what to do."""
+
+
+class MnistDemoError(Exception):
+    """Base class: the CLI prints it as one line, the app shows it in place."""
+
+
+class DataError(MnistDemoError):
+    """MNIST could not be found, downloaded, read or validated."""
+
+
+class ModelFileError(MnistDemoError):
+    """A saved model is missing, truncated, corrupt, tampered with or not a .keras file."""
+
+
+class DrawingError(MnistDemoError):
+    """A drawing or picture cannot be turned into a model input (unreadable, blank, too large)."""
+
+
+class UnknownModelError(MnistDemoError, ValueError):
+    """A model or recipe name that does not exist."""
+
+
+class TrainingBusyError(MnistDemoError):
+    """Another training already holds the only training slot."""

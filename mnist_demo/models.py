@@ -1,0 +1,100 @@
+"""The seed's two networks, built by name: `cnn` (the TensorFlow tutorial CNN) and `mlp` (the Keras MLP).
+
+Both take (n, 28, 28, 1) float32 in [0, 1] and return (n, 10) float32 softmax probabilities.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import keras
+from keras import layers
+
+from mnist_demo.errors import UnknownModelError
+
+NUM_CLASSES = 10
+INPUT_SHAPE = (28, 28, 1)
+MODEL_NAMES = ("cnn", "mlp")
+PARAM_COUNTS = {"cnn": 3_274_634, "mlp": 669_706}  # as the seed's networks have
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def build_model(name: str, precision: str = "float32") -> keras.Model:
+    """A fresh, uncompiled network. `precision` is a Keras dtype policy for every layer but the
+    softmax, which stays float32 so probabilities sum to one exactly enough."""
+    if name not in MODEL_NAMES:
+        raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
+    if precision not in PRECISIONS:
+        raise UnknownModelError(
+            f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}"
+        )
+    return (_cnn if name == "cnn" else _mlp)(precision)
+
+
+def _cnn(dtype: str) -> keras.Model:
+    # The seed initialises every weight from a truncated normal (stddev 0.1) and every bias at 0.1.
+    def init() -> dict:
+        return {
+            "kernel_initializer": keras.initializers.TruncatedNormal(stddev=0.1),
+            "bias_initializer": keras.initializers.Constant(0.1),
+            "dtype": dtype,
+        }
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE, name="image"),
+            layers.Conv2D(32, 5, padding="same", activation="relu", name="conv1", **init()),
+            layers.MaxPooling2D(2, padding="same", name="pool1", dtype=dtype),
+            layers.Conv2D(64, 5, padding="same", activation="relu", name="conv2", **init()),
+            layers.MaxPooling2D(2, padding="same", name="pool2", dtype=dtype),
+            layers.Flatten(name="flatten", dtype=dtype),
+            layers.Dense(1024, activation="relu", name="fully_connected", **init()),
+            layers.Dropout(0.5, name="dropout", dtype=dtype),  # keep_prob 0.5 while training
+            layers.Dense(NUM_CLASSES, name="readout", **init()),
+            layers.Activation("softmax", name="softmax", dtype="float32"),
+        ],
+        name="cnn",
+    )
+
+
+def _mlp(dtype: str) -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE, name="image"),
+            layers.Flatten(name="flatten", dtype=dtype),  # the seed feeds 784 pixels
+            layers.Dense(512, activation="relu", name="dense1", dtype=dtype),
+            layers.Dropout(0.2, name="dropout1", dtype=dtype),
+            layers.Dense(512, activation="relu", name="dense2", dtype=dtype),
+            layers.Dropout(0.2, name="dropout2", dtype=dtype),
+            layers.Dense(NUM_CLASSES, name="readout", dtype=dtype),
+            layers.Activation("softmax", name="softmax", dtype="float32"),
+        ],
+        name="mlp",
+    )
+
+
+def as_float32(model: keras.Model) -> keras.Model:
+    """The same network and weights under the float32 policy: portable to any CPU, no optimizer."""
+    clone = build_model(model.name)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+@cache
+def bf16_supported() -> bool:
+    """True when the CPU has native bfloat16 matrix instructions (AMX or AVX-512 BF16).
+
+    Without them TensorFlow emulates bfloat16 and mixed precision is slower than float32."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """'auto' -> mixed_bfloat16 where the CPU supports it, else float32."""
+    if precision == "auto":
+        return "mixed_bfloat16" if bf16_supported() else "float32"
+    return precision

@@ -1,0 +1,54 @@
+"""Shared fixtures. MNIST comes from $MNIST_DATA (CI points it at a local copy) or Keras' download."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/drawings.py
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from mnist_demo.data import load_mnist
+
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def small(mnist):
+    """2,000 training and 500 test images: enough for a few steps to show learning."""
+    return mnist.head(2000, 500)
+
+
+@pytest.fixture(scope="session")
+def mnist_path(mnist, tmp_path_factory) -> Path:
+    """MNIST as an .npz file path, wherever the session's copy came from."""
+    src = os.environ.get("MNIST_DATA")
+    if src and Path(src).is_file():
+        return Path(src)
+    p = tmp_path_factory.mktemp("mnist") / "mnist.npz"
+    np.savez(
+        p, x_train=mnist.x_train, y_train=mnist.y_train, x_test=mnist.x_test, y_test=mnist.y_test
+    )
+    return p
+
+
+@pytest.fixture(scope="session")
+def shipped_cnn():
+    from mnist_demo.store import load_model
+
+    return load_model("cnn")
+
+
+@pytest.fixture(scope="session")
+def shipped_mlp():
+    from mnist_demo.store import load_model
+
+    return load_model("mlp")

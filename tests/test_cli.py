@@ -1,0 +1,118 @@
+"""The command line end to end, as a user runs it: real processes, real files, a small MNIST slice."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from drawings import drawing_set
+
+
+def run(*args, env_extra=None, cwd=ROOT):
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    p = subprocess.run(
+        [sys.executable, "-m", "mnist_demo", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+    return p.returncode, p.stdout, p.stderr
+
+
+def assert_one_line_error(code, out, err):
+    assert code != 0
+    assert "Traceback" not in err + out
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+
+
+def test_train_then_evaluate_a_small_slice(tmp_path, mnist_path):
+    save = tmp_path / "tiny.keras"
+    code, out, err = run(
+        "train", "mlp", "--data", mnist_path, "--limit", 2000, "--steps", 40, "--save", save
+    )
+    assert code == 0, err
+    assert "test accuracy" in out and save.exists()
+    meta = json.loads(save.with_suffix(".json").read_text())
+    assert meta["model"] == "mlp" and meta["steps"] == 40 and "train mlp" in meta["command"]
+    code, out, err = run("evaluate", save, "--data", mnist_path, "--json", "--limit", 2000)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["n"] == 2000 and 0.6 < result["accuracy"] <= 1 and result["loss"] > 0
+    # The sidecar's accuracy was measured on the same 2,000 test images.
+    assert result["accuracy"] == pytest.approx(meta["test_accuracy"], abs=1e-4)
+
+
+def test_predict_many_images_with_json_lines(tmp_path, mnist):
+    ims, labels = drawing_set(mnist.x_test, mnist.y_test, 40, seed=21)
+    paths = []
+    for i, im in enumerate(ims):
+        p = tmp_path / f"d{i}.png" if i % 3 else tmp_path / f"d{i}.jpg"
+        Image.fromarray(im).save(p)
+        paths.append(p)
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (280, 280), "white").save(blank)
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    code, out, err = run(
+        "predict", "--model", "cnn", *paths, blank, text, tmp_path / "absent.png", "--json"
+    )
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and "Traceback" not in err
+    assert [r["image"] for r in rows] == [
+        str(p) for p in [*paths, blank, text, tmp_path / "absent.png"]
+    ]
+    digits = np.array([r["digit"] for r in rows[:40]])
+    assert (digits == labels).mean() >= 0.95
+    for r in rows[:40]:
+        assert len(r["probabilities"]) == 10 and abs(sum(r["probabilities"]) - 1) < 1e-3
+    assert "nothing drawn" in rows[40]["error"]
+    assert "not an image" in rows[41]["error"] and "no such file" in rows[42]["error"]
+
+
+@pytest.mark.parametrize(
+    "args, make",
+    [
+        (["evaluate", "resnet"], None),
+        (["train", "gan"], None),
+        (["train", "cnn", "--recipe", "slow"], None),
+        (["predict", "--model", "nosuch", "IMG"], "png"),
+        (["predict", "--model", "MODEL", "IMG"], "corrupt-model"),
+        (["evaluate", "cnn", "--data", "DATA"], "garbage-data"),
+        (["evaluate", "cnn", "--data", "MISSING"], None),
+        (["frobnicate"], None),
+    ],
+)
+def test_user_errors_are_one_line(tmp_path, args, make):
+    img = tmp_path / "x.png"
+    Image.fromarray(np.pad(np.full((50, 10), 255, np.uint8), 40)).save(img)
+    model = tmp_path / "bad.keras"
+    model.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    data = tmp_path / "mnist.npz"
+    data.write_bytes(b"garbage" * 1000)
+    subst = {"IMG": img, "MODEL": model, "DATA": data, "MISSING": tmp_path / "absent.npz"}
+    code, out, err = run(*[subst.get(a, a) for a in args], env_extra={"MNIST_DATA": ""})
+    assert_one_line_error(code, out, err)
+
+
+def test_missing_mnist_offline_says_how_to_fix(tmp_path):
+    # No MNIST_DATA and no network: the download fails and the message says what to set.
+    code, out, err = run(
+        "evaluate",
+        "mlp",
+        env_extra={
+            "MNIST_DATA": "",
+            "KERAS_HOME": str(tmp_path),
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+        },
+    )
+    assert_one_line_error(code, out, err)
+    assert "MNIST_DATA" in err

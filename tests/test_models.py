@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from mnist_demo.errors import UnknownModelError
+from mnist_demo.models import as_float32, build_model
+
+
+def seed_cnn_params():
+    """Counted from the seed's variable shapes: W_conv1 [5,5,1,32], W_conv2 [5,5,32,64],
+    W_fc [7*7*64, 1024], W_fc2 [1024, 10], each with its bias."""
+    shapes = [(5 * 5 * 1, 32), (5 * 5 * 32, 64), (7 * 7 * 64, 1024), (1024, 10)]
+    return sum(i * o + o for i, o in shapes)
+
+
+def seed_mlp_params():
+    shapes = [(784, 512), (512, 512), (512, 10)]
+    return sum(i * o + o for i, o in shapes)
+
+
+def test_parameter_counts_equal_the_seeds():
+    assert build_model("cnn").count_params() == seed_cnn_params() == 3_274_634
+    assert build_model("mlp").count_params() == seed_mlp_params() == 669_706
+
+
+@pytest.mark.parametrize("name", ["cnn", "mlp"])
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_output_is_a_probability_distribution(name, precision):
+    model = build_model(name, precision)
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    p = np.asarray(model(x, training=False))
+    assert p.shape == (4, 10) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+
+
+def test_seed_initialisation():
+    model = build_model("cnn")
+    kernel, bias = model.get_layer("conv1").get_weights()
+    np.testing.assert_allclose(bias, 0.1)
+    # Truncated at two standard deviations of 0.1, like tf.truncated_normal.
+    assert abs(kernel).max() <= 0.2 + 1e-6 and 0.05 < kernel.std() < 0.1
+
+
+def test_float32_copy_keeps_weights():
+    model = build_model("mlp", "mixed_bfloat16")
+    copy = as_float32(model)
+    assert copy.dtype_policy.name == "float32"
+    for a, b in zip(model.get_weights(), copy.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unknown_name_is_a_clear_error():
+    with pytest.raises(UnknownModelError, match="choose one of cnn, mlp"):
+        build_model("resnet")
+    with pytest.raises(ValueError):  # also a ValueError, as callers expect
+        build_model("")

@@ -1,0 +1,141 @@
+import threading
+
+import numpy as np
+import pytest
+
+from mnist_demo.data import to_float
+from mnist_demo.errors import UnknownModelError
+from mnist_demo.models import PARAM_COUNTS
+from mnist_demo.recipes import RECIPES, Recipe, get_recipe
+from mnist_demo.training import evaluate, train
+
+
+def quick(model="mlp", **changes):
+    return get_recipe(model, "fast").with_(**changes)
+
+
+def cross_entropy(model, x, y):
+    """Mean cross-entropy computed here, independently of Keras' loss."""
+    p = np.asarray(model(to_float(x), training=False))
+    return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1)).mean())
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_a_few_steps_lower_the_loss(small, model):
+    from mnist_demo.models import build_model
+
+    recipe = quick(model, steps=25, epochs=None, batch_size=64, learning_rate=1e-3)
+    untrained = build_model(model)
+    res = train(recipe, small)
+    x, y = small.x_test, small.y_test
+    assert cross_entropy(res.model, x, y) < cross_entropy(untrained, x, y) - 0.5
+    assert res.steps == 25 and not res.stopped
+    # The reported test metrics agree with an independent count of right answers.
+    pred = np.asarray(res.model(to_float(x), training=False)).argmax(1)
+    assert res.test_accuracy == pytest.approx((pred == y).mean(), abs=1e-6)
+    assert res.model.count_params() == PARAM_COUNTS[model]
+
+
+def test_metric_stream_delivers_events(small, monkeypatch):
+    import mnist_demo.training as T
+
+    monkeypatch.setattr(T, "EMIT_INTERVAL_S", 0.0)  # every step
+    seen = []
+    res = train(quick(steps=12, epochs=None, batch_size=100), small, subscribers=[seen.append])
+    kinds = [e["kind"] for e in seen]
+    assert kinds[0] == "start" and kinds[-1] == "end"
+    steps = [e for e in seen if e["kind"] == "step"]
+    assert [e["step"] for e in steps] == list(range(1, 13))
+    for e in steps:
+        assert {"epoch", "samples", "loss", "accuracy", "elapsed", "samples_per_s"} <= set(e)
+        assert e["samples"] == e["step"] * 100 and 0 <= e["accuracy"] <= 1
+    assert any("test_accuracy" in e for e in seen if e["kind"] == "eval")
+    assert seen[-1]["test_accuracy"] == res.test_accuracy
+    assert res.history == seen
+
+
+def test_validation_split_reports_val_metrics(small):
+    recipe = get_recipe("mlp", "seed").with_(epochs=1)
+    events = []
+    res = train(recipe, small.head(1000, 200), subscribers=[events.append])
+    evals = [e for e in events if e["kind"] == "eval"]
+    assert evals and "val_accuracy" in evals[-1] and "test_accuracy" not in evals[-1]
+    assert res.steps == 900 // 100  # 10% held out, as Keras' validation_split does
+
+
+def test_stop_request_is_honoured_and_model_kept(small, monkeypatch):
+    import mnist_demo.training as T
+
+    monkeypatch.setattr(T, "EMIT_INTERVAL_S", 0.0)
+    stop = threading.Event()
+
+    def stop_at_step_5(e):
+        if e.get("step", 0) >= 5:
+            stop.set()
+
+    res = train(
+        quick(steps=10_000, epochs=None, batch_size=32),
+        small,
+        stop=stop,
+        subscribers=[stop_at_step_5],
+    )
+    assert res.stopped and 5 <= res.steps <= 6
+    p = np.asarray(res.model(to_float(small.x_test[:3]), training=False))
+    assert p.shape == (3, 10) and np.isfinite(p).all()
+
+
+def test_stop_from_another_thread_within_a_second(small):
+    import time
+
+    stop = threading.Event()
+    started = threading.Event()
+    out = {}
+
+    def on(e):
+        if e["kind"] == "step":
+            started.set()
+
+    worker = threading.Thread(
+        target=lambda: out.setdefault(
+            "r", train(quick("cnn", steps=100_000, epochs=None), small, stop=stop, subscribers=[on])
+        )
+    )
+    worker.start()
+    assert started.wait(60)
+    t = time.perf_counter()
+    stop.set()
+    worker.join(30)
+    # Training ends within a second; the rest is the final evaluation of 500 images.
+    assert not worker.is_alive() and time.perf_counter() - t < 5
+    assert out["r"].stopped and out["r"].seconds - out["r"].history[-2]["elapsed"] < 1.0
+
+
+def test_tensorboard_logs_are_written(small, tmp_path):
+    train(quick(steps=3, epochs=None), small, tensorboard_dir=str(tmp_path / "tb"))
+    files = [p for p in (tmp_path / "tb").rglob("*") if p.is_file()]
+    assert any("tfevents" in p.name for p in files)
+
+
+def test_evaluate_counts_right_answers(small):
+    from mnist_demo.models import build_model
+
+    model = build_model("mlp")
+    loss, acc = evaluate(model, small.x_test, small.y_test)
+    pred = np.asarray(model(to_float(small.x_test), training=False)).argmax(1)
+    assert acc == pytest.approx((pred == small.y_test).mean())
+    assert loss == pytest.approx(cross_entropy(model, small.x_test, small.y_test), rel=1e-4)
+
+
+def test_recipes_are_faithful_to_the_seed():
+    cnn, mlp = RECIPES[("cnn", "seed")], RECIPES[("mlp", "seed")]
+    assert (cnn.learning_rate, cnn.batch_size, cnn.steps, cnn.eval_every) == (1e-4, 50, 10_000, 100)
+    assert (mlp.batch_size, mlp.epochs, mlp.validation_split, mlp.early_stopping_patience) == (
+        100,
+        20,
+        0.1,
+        2,
+    )
+    with pytest.raises(UnknownModelError):
+        get_recipe("cnn", "slow")
+    with pytest.raises(ValueError):
+        Recipe("cnn", "x", batch_size=50, learning_rate=1e-3)  # neither steps nor epochs
