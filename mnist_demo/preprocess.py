@@ -18,6 +18,7 @@ from mnist_demo.errors import DrawingError
 
 MAX_PIXELS = 4096 * 4096  # refuse larger pictures before decoding them (decompression bombs)
 MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_CANVAS_BYTES = 2 * 1024 * 1024  # a 1120x1120 RGBA drawing compresses far below this
 FIT = 20  # MNIST fits the longer side of a digit into 20 pixels ...
 SIZE = 28  # ... and centres it in 28x28
 CENTRE = 14.0
@@ -63,6 +64,22 @@ def load_image(source: str | os.PathLike | bytes) -> np.ndarray:
         raise DrawingError(f"{name} is not an image Pillow can read ({e})") from e
     except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt image data
         raise DrawingError(f"{name} cannot be decoded: {e}") from e
+
+
+def decode_canvas_png(png: bytes, canvas_size: int, max_scale: int = 4) -> np.ndarray:
+    """A canvas export (PNG bytes) -> (H, W, 4) uint8, refused unread when larger than a canvas of
+    `canvas_size` pixels could be (HiDPI screens export up to `max_scale` times larger)."""
+    limit = canvas_size * max_scale
+    if len(png) > MAX_CANVAS_BYTES:
+        raise DrawingError(f"the drawing is {len(png) >> 10} KB: larger than any canvas export")
+    # The PNG header gives the size before any pixel is decoded: signature, IHDR length and tag,
+    # then width and height as big-endian 32-bit integers.
+    if len(png) < 24 or png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise DrawingError("the drawing is not a PNG image")
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    if not (0 < width <= limit and 0 < height <= limit):
+        raise DrawingError(f"the drawing is {width}x{height}: larger than the canvas allows")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
 
 
 def ink_map(image: np.ndarray) -> np.ndarray:

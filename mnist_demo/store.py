@@ -19,6 +19,7 @@ from pathlib import Path
 from mnist_demo.errors import ModelFileError, UnknownModelError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+WEIGHTS_ENV = "MNIST_STUDIO_WEIGHTS"  # another folder of models, for a deployment or a test
 SHIPPED = ("cnn", "mlp")
 _NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -39,6 +40,11 @@ class SavedModel:
         return self.meta.get("test_accuracy")
 
 
+def weights_root(weights_dir: Path | str | None = None) -> Path:
+    """The folder of saved models: the argument, else $MNIST_STUDIO_WEIGHTS, else weights/."""
+    return Path(weights_dir or os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR)
+
+
 def sanitize_name(name: str) -> str:
     """A file stem safe to join to weights/: letters, digits, '.', '_' and '-'; no path escapes."""
     stem = name.strip()
@@ -50,11 +56,11 @@ def sanitize_name(name: str) -> str:
     return stem
 
 
-def save_model(model, name: str, meta: dict, weights_dir: Path | str = WEIGHTS_DIR) -> Path:
+def save_model(model, name: str, meta: dict, weights_dir: Path | str | None = None) -> Path:
     """Write weights_dir/NAME.keras and NAME.json atomically; returns the .keras path.
 
     The model is saved without optimizer state. A crash mid-save leaves any previous file intact."""
-    weights_dir = Path(weights_dir)
+    weights_dir = weights_root(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     stem = sanitize_name(name)
     target = weights_dir / f"{stem}.keras"
@@ -82,7 +88,7 @@ def save_model(model, name: str, meta: dict, weights_dir: Path | str = WEIGHTS_D
     return target
 
 
-def load_model(ref: str | os.PathLike, weights_dir: Path | str = WEIGHTS_DIR):
+def load_model(ref: str | os.PathLike, weights_dir: Path | str | None = None):
     """Load a model by name (`cnn`, `mlp`, a saved name) or path, with Keras' safe_mode.
 
     Checks the sha256 against the sidecar when there is one. Raises ModelFileError with the reason
@@ -100,12 +106,12 @@ def load_model(ref: str | os.PathLike, weights_dir: Path | str = WEIGHTS_DIR):
     return model
 
 
-def resolve(ref: str | os.PathLike, weights_dir: Path | str = WEIGHTS_DIR) -> Path:
+def resolve(ref: str | os.PathLike, weights_dir: Path | str | None = None) -> Path:
     """`cnn` -> weights/cnn.keras; a path (anything with a slash or a .keras suffix) stays a path."""
     text = str(ref)
     if os.sep in text or "/" in text or text.endswith(".keras") or Path(text).suffix:
         return Path(text).expanduser()
-    path = Path(weights_dir) / f"{sanitize_name(text)}.keras"
+    path = weights_root(weights_dir) / f"{sanitize_name(text)}.keras"
     if not path.exists():
         known = ", ".join(m.name for m in list_models(weights_dir)) or "none saved"
         raise UnknownModelError(
@@ -128,9 +134,9 @@ def read_meta(path: Path) -> dict:
     return meta
 
 
-def list_models(weights_dir: Path | str = WEIGHTS_DIR) -> list[SavedModel]:
+def list_models(weights_dir: Path | str | None = None) -> list[SavedModel]:
     """Every .keras file in weights_dir, shipped models first; unusable ones carry their reason."""
-    weights_dir = Path(weights_dir)
+    weights_dir = weights_root(weights_dir)
     if not weights_dir.is_dir():
         return []
     found = []

@@ -1,0 +1,244 @@
+"""The page's logic under Streamlit's AppTest: the canvas is replaced by a drawing the test sets,
+and training by a fast stand-in where speed matters."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from drawings import draw
+
+
+def app_script(root):
+    import sys
+
+    sys.path.insert(0, root)
+    import streamlit as st
+
+    import app
+
+    app.main(canvas=lambda stroke: st.session_state.get("test_drawing"))
+
+
+@pytest.fixture
+def weights(tmp_path, monkeypatch):
+    """A private weights folder with the shipped models, so saves and damage stay in the test."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for f in ("cnn.keras", "cnn.json", "mlp.keras", "mlp.json"):
+        shutil.copy(ROOT / "weights" / f, folder / f)
+    monkeypatch.setenv("MNIST_STUDIO_WEIGHTS", str(folder))
+    return folder
+
+
+def new_page(drawing=None) -> AppTest:
+    at = AppTest.from_function(app_script, args=(str(ROOT),), default_timeout=60)
+    if drawing is not None:
+        at.session_state["test_drawing"] = drawing
+    return at.run()
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def no_exception(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+class FakeTrain:
+    """Stands in for training.train: emits events fast, honours stop, returns a real model."""
+
+    def __init__(self, steps=40, delay=0.005, gate: threading.Event | None = None):
+        self.steps, self.delay, self.gate = steps, delay, gate
+
+    def __call__(self, recipe, data, *, subscribers=(), stop=None, max_steps=None, **_):
+        from mnist_demo.models import build_model
+        from mnist_demo.training import TrainResult
+
+        history = []
+
+        def emit(e):
+            history.append(e)
+            for s in subscribers:
+                s(e)
+
+        emit({"kind": "start", "step": 0, "total_steps": self.steps})
+        step = 0
+        while step < self.steps and not (stop and stop.is_set()):
+            if self.gate is not None:
+                self.gate.wait(0.05)
+                if not self.gate.is_set():
+                    continue
+            step += 1
+            time.sleep(self.delay)
+            e = {
+                "step": step,
+                "total_steps": self.steps,
+                "epoch": step / 10,
+                "samples": step * 50,
+                "elapsed": step * self.delay,
+                "samples_per_s": 1000.0,
+                "loss": 2.0 / step,
+                "accuracy": 1 - 1 / (step + 1),
+            }
+            emit({"kind": "step", **e})
+            if step % 10 == 0:
+                emit({"kind": "eval", **e, "test_accuracy": 0.9, "test_loss": 0.3})
+        emit({"kind": "end", "step": step, "total_steps": self.steps, "test_accuracy": 0.9})
+        return TrainResult(
+            build_model(recipe.model),
+            recipe,
+            "float32",
+            step,
+            step / 10,
+            step * self.delay,
+            0.9,
+            0.3,
+            step < self.steps,
+            history,
+        )
+
+
+def wait_until(at, predicate, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        at.run()
+        if predicate(at):
+            return at
+        time.sleep(0.1)
+    raise AssertionError("the page never reached the expected state")
+
+
+# ------------------------------------------------------------------------------------------ draw
+
+
+def test_empty_canvas_shows_a_hint_not_a_prediction(weights):
+    at = new_page()
+    no_exception(at)
+    assert not at.metric
+    assert any("Draw a digit" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("index", [0, 1, 2, 3, 4])  # MNIST test digits 7, 2, 1, 0, 4
+def test_drawing_is_predicted_by_every_model(weights, mnist, index):
+    label = int(mnist.y_test[index])
+    drawing = draw(mnist.x_test[index], np.random.default_rng(index), rgba=True, height=200, pen=20)
+    at = new_page(drawing)
+    no_exception(at)
+    assert metrics(at) == {"Prediction · CNN": str(label), "Prediction · MLP": str(label)}
+    assert len(at.get("vega_lite_chart")) == 2  # the ten probabilities of each model
+    assert len(at.get("image")) == 2  # the 28x28 each model sees
+
+
+def test_blank_drawing_is_a_hint(weights):
+    at = new_page(np.zeros((280, 280, 4), np.uint8))
+    no_exception(at)
+    assert not at.metric
+    assert any("nothing drawn" in i.value for i in at.info)
+
+
+def test_corrupt_saved_model_is_listed_unavailable_and_others_work(weights, mnist):
+    (weights / "broken.keras").write_bytes(b"PK\x03\x04 not really")
+    shutil.copy(weights / "cnn.keras", weights / "tampered.keras")
+    (weights / "tampered.json").write_text('{"model": "cnn", "sha256": "00"}')
+    at = new_page(draw(mnist.x_test[0], np.random.default_rng(0), rgba=True))
+    no_exception(at)
+    assert metrics(at) == {"Prediction · CNN": "7", "Prediction · MLP": "7"}
+    text = " ".join(w.value for w in at.warning)
+    assert "broken.keras" in text and "corrupt" in text
+    assert "tampered.keras" in text and "sha256" in text
+
+
+# ------------------------------------------------------------------------------------------ train
+
+
+@pytest.fixture
+def fake_train(monkeypatch):
+    import mnist_demo.training as training
+
+    fake = FakeTrain()
+    monkeypatch.setattr(training, "train", fake)
+    return fake
+
+
+def test_train_shows_progress_then_the_model_predicts(weights, fake_train, mnist):
+    at = new_page(draw(mnist.x_test[1], np.random.default_rng(1), rgba=True))
+    at.radio(key="train_kind").set_value("mlp").run()
+    at.button(key="train").click().run()
+    no_exception(at)
+    wait_until(at, lambda a: "trained" in a.session_state and a.session_state["trained"])
+    no_exception(at)
+    assert any("Done" in s.value for s in at.success)
+    assert at.selectbox(key="choice_mlp").value == "this session"
+    assert len(at.get("vega_lite_chart")) >= 2 + 2  # probabilities, then loss and accuracy
+    # The untrained stand-in network still gives a digit: the page uses this session's model.
+    assert "Prediction · MLP" in metrics(at)
+    assert any("trained in this session" in c.value for c in at.caption)
+
+
+def test_stop_keeps_the_model_trained_so_far(weights, monkeypatch):
+    import mnist_demo.training as training
+
+    monkeypatch.setattr(training, "train", FakeTrain(steps=100_000, delay=0.01))
+    at = new_page()
+    at.button(key="train").click().run()
+    wait_until(at, lambda a: a.get("progress"))
+    at.button(key="stop").click().run()
+    wait_until(at, lambda a: a.session_state["trained"])
+    assert any("Stopped" in s.value for s in at.success)
+
+
+def test_save_makes_the_model_a_choice_for_everyone(weights, fake_train):
+    at = new_page()
+    at.button(key="train").click().run()
+    wait_until(at, lambda a: a.session_state["trained"])
+    at.text_input(key="save_name").input("../../my digits").run()
+    at.button(key="save").click().run()
+    no_exception(at)
+    assert (weights / "my-digits.keras").exists() and (weights / "my-digits.json").exists()
+    other = new_page()
+    assert any("my-digits" in o for o in other.selectbox(key="choice_cnn").options)
+
+
+def test_second_session_waits_for_the_running_training(weights, monkeypatch):
+    import mnist_demo.training as training
+
+    gate = threading.Event()
+    monkeypatch.setattr(training, "train", FakeTrain(steps=5, gate=gate))
+    first = new_page()
+    first.button(key="train").click().run()
+    wait_until(
+        first, lambda a: a.session_state["job"] and a.session_state["job"].state == "running"
+    )
+    second = new_page()
+    assert any("Another training is running" in i.value for i in second.info)
+    second.button(key="train").click().run()
+    assert second.session_state["job"].state == "waiting"
+    assert any("Another training is running" in i.value for i in second.info)
+    second.button(key="stop").click().run()  # Cancel: leave the queue
+    wait_until(second, lambda a: any("cancelled" in i.value for i in a.info))
+    gate.set()
+    wait_until(first, lambda a: a.session_state["trained"])
+    no_exception(first)
+    no_exception(second)
+
+
+def test_no_mnist_says_how_to_fix_and_drawing_still_works(weights, monkeypatch, tmp_path, mnist):
+    monkeypatch.setenv("MNIST_DATA", str(tmp_path / "absent.npz"))
+    from app import mnist_or_error
+
+    mnist_or_error.clear()
+    at = new_page(draw(mnist.x_test[2], np.random.default_rng(2), rgba=True))
+    no_exception(at)
+    assert any("MNIST_DATA" in e.value for e in at.error)
+    at.button(key="train").click().run()
+    wait_until(at, lambda a: any("MNIST not found" in e.value for e in a.error))
+    assert metrics(at)["Prediction · CNN"] == "1"
+    mnist_or_error.clear()
