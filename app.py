@@ -35,6 +35,22 @@ K_CANVAS = "canvas"
 K_STROKE = "stroke"
 
 
+def keep_keras_state() -> None:
+    """Streamlit calls keras.backend.clear_session() after every script run. That clears
+    TensorFlow's kernel cache under a training running in another thread (measured: 500 instead
+    of 6,000 samples/s while the page polls, and now and then a dtype error mid-trace). This app
+    holds its models itself and needs no such clean-up."""
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+
+        script_runner._clean_problem_modules = lambda: None
+    except (ImportError, AttributeError):  # a Streamlit without the hook has nothing to undo
+        pass
+
+
+keep_keras_state()
+
+
 # ---------------------------------------------------------------- shared, read-only resources
 
 

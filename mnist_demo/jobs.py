@@ -7,6 +7,7 @@ TrainingSlots caps how many jobs train at once on a small machine; the rest wait
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -26,6 +27,7 @@ WAITING, RUNNING, DONE, STOPPED, FAILED, CANCELLED = (
     "cancelled",
 )
 FINISHED = (DONE, STOPPED, FAILED, CANCELLED)
+log = logging.getLogger(__name__)
 OWNER_CHECK_S = 2.0  # how often a job asks whether the page that started it is still open
 
 
@@ -151,8 +153,9 @@ class TrainingJob:
                 self._state = STOPPED if self._stop.is_set() and result.stopped else DONE
         except MnistDemoError as e:
             self._set(FAILED, str(e))
-        except Exception as e:  # a bug: keep the server up and say what happened
-            self._set(FAILED, f"training failed: {type(e).__name__}: {e}")
+        except Exception as e:  # a bug: keep the server up, log it, say what happened
+            log.exception("training %s failed", self.recipe)
+            self._set(FAILED, f"training failed: {type(e).__name__}: {_first_line(e)}")
         finally:
             self._slots.release(self)
 
@@ -169,3 +172,8 @@ class TrainingJob:
         with self._lock:
             self._state = state
             self._error = error
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [line for line in str(e).splitlines() if line.strip()]
+    return lines[0] if lines else ""

@@ -1,0 +1,39 @@
+"""Digits as mouse strokes on the 280x280 canvas, drawn plainly, the way a person would."""
+
+from __future__ import annotations
+
+import math
+
+
+def _arc(cx, cy, rx, ry, start, end, n=24):
+    return [
+        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
+        for a in (start + (end - start) * i / n for i in range(n + 1))
+    ]
+
+
+DIGITS: dict[int, list[list[tuple[float, float]]]] = {
+    1: [[(150, 45), (145, 140), (140, 235)]],
+    0: [_arc(140, 140, 58, 92, -90, 270, 36)],
+    7: [[(75, 55), (205, 55), (160, 140), (125, 235)]],
+    4: [[(115, 45), (78, 165), (210, 165)], [(175, 75), (172, 240)]],
+    2: [_arc(140, 100, 55, 50, 190, 360, 16) + [(180, 150), (80, 230), (210, 230)]],
+    3: [_arc(135, 90, 55, 45, 210, 450, 20)[:-4] + _arc(135, 185, 62, 50, -90, 150, 20)],
+}
+
+
+def draw_digit(page, canvas, digit: int, offset=(0, 0), scale=1.0) -> None:
+    """Draw with the mouse: one press, move and release per stroke."""
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    ox, oy = box["x"] + offset[0], box["y"] + offset[1]
+
+    def at(p):
+        return ox + 140 + (p[0] - 140) * scale, oy + 140 + (p[1] - 140) * scale
+
+    for stroke in DIGITS[digit]:
+        page.mouse.move(*at(stroke[0]))
+        page.mouse.down()
+        for p in stroke[1:]:
+            page.mouse.move(*at(p), steps=4)
+        page.mouse.up()

@@ -1,0 +1,141 @@
+"""The real app in a real browser: draw with the mouse, read the predictions, train, stop, save."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ROOT, start_app
+from tests.e2e.strokes import draw_digit
+
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+
+
+def canvas_of(page):
+    canvas = page.locator("canvas.upper-canvas").first
+    expect(canvas).to_be_visible(timeout=30_000)
+    return canvas
+
+
+def metric_value(page, label):
+    metric = page.get_by_test_id("stMetric").filter(has_text=label)
+    return metric.get_by_test_id("stMetricValue")
+
+
+def clear(page):
+    page.get_by_role("button", name="Reset canvas & history").click()
+    expect(page.get_by_text("Draw a digit on the black square")).to_be_visible()
+
+
+def no_traceback(page):
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert "Traceback" not in page.content()
+
+
+@pytest.mark.parametrize("digits", [[1, 0, 7, 4, 2, 3]])
+def test_drawn_digits_are_predicted_by_every_model(page, digits):
+    canvas = canvas_of(page)
+    expect(page.get_by_text("Draw a digit on the black square")).to_be_visible()
+    for digit in digits:
+        draw_digit(page, canvas, digit)
+        for label in ("Prediction · CNN", "Prediction · MLP"):
+            expect(metric_value(page, label)).to_have_text(str(digit), timeout=5_000)
+        no_traceback(page)
+        if digit == 7:
+            shoot(page)
+        clear(page)
+
+
+def shoot(page):
+    """The README's screenshot comes from here (UPDATE_SCREENSHOT=1 writes it into docs/)."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    target = (
+        SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else ROOT / "tests/e2e/artifacts/app.png"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target))
+
+
+def steps_done(page) -> int:
+    text = page.get_by_test_id("stProgress").inner_text()
+    m = re.search(r"step ([\d,]+) /", text)
+    return int(m.group(1).replace(",", "")) if m else 0
+
+
+def test_training_is_live_stoppable_and_its_model_predicts(page, app_weights):
+    canvas = canvas_of(page)
+    page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
+    page.get_by_role("button", name="Train").click()
+    progress = page.get_by_test_id("stProgress")
+    expect(progress).to_contain_text("samples/s", timeout=60_000)
+    first = steps_done(page)
+    # The progress moves and the charts draw while the page stays usable.
+    expect(page.get_by_text("Loss (training batches)")).to_be_visible(timeout=10_000)
+    page.wait_for_function(
+        "n => { const t = document.querySelector('[data-testid=stProgress]');"
+        " const m = t && t.innerText.match(/step ([\\d,]+) \\//);"
+        " return m && parseInt(m[1].replace(/,/g, '')) > n; }",
+        arg=first,
+        timeout=15_000,
+    )
+    draw_digit(page, canvas, 7)
+    expect(metric_value(page, "Prediction · CNN")).to_have_text("7", timeout=10_000)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text(re.compile(r"Stopped: MLP trained"))).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Trained in this session")).to_be_visible()
+    expect(metric_value(page, "Prediction · MLP")).to_have_text(re.compile(r"^\d$"))
+    # Saving makes it a saved model, still there after a reload.
+    page.get_by_label("Name").fill("e2e-mlp")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as e2e-mlp.keras")).to_be_visible(timeout=10_000)
+    assert (app_weights / "e2e-mlp.keras").exists()
+    page.reload()
+    canvas_of(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="MLP model").click()
+    expect(page.get_by_role("option", name=re.compile("e2e-mlp"))).to_be_visible()
+    no_traceback(page)
+
+
+def test_two_sessions_one_trains_other_draws(browser, app_url):
+    a = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    b = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    a.goto(app_url)
+    b.goto(app_url)
+    canvas_of(a)
+    canvas_b = canvas_of(b)
+    a.get_by_role("button", name="Train").click()  # the CNN, fast recipe
+    expect(a.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
+    draw_digit(b, canvas_b, 4)
+    expect(metric_value(b, "Prediction · CNN")).to_have_text("4", timeout=10_000)
+    expect(metric_value(b, "Prediction · MLP")).to_have_text("4")
+    b.get_by_role("button", name="Train").click()
+    expect(b.get_by_text("Another training is running")).to_be_visible(timeout=10_000)
+    b.get_by_role("button", name="Cancel").click()
+    expect(b.get_by_text("Training cancelled")).to_be_visible(timeout=10_000)
+    a.get_by_role("button", name="Stop").click()
+    expect(a.get_by_text(re.compile(r"Stopped: CNN trained"))).to_be_visible(timeout=20_000)
+    no_traceback(a)
+    no_traceback(b)
+    a.context.close()
+    b.context.close()
+
+
+def test_no_mnist_the_page_says_how_to_fix_and_still_predicts(browser, app_weights, tmp_path):
+    proc, url, _ = start_app(app_weights, {"MNIST_DATA": str(tmp_path / "absent.npz")})
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(url)
+        canvas = canvas_of(page)
+        expect(page.get_by_text(re.compile("MNIST is not at MNIST_DATA="))).to_be_visible()
+        page.get_by_role("button", name="Train").click()
+        expect(page.get_by_text(re.compile("MNIST not found at"))).to_be_visible(timeout=20_000)
+        draw_digit(page, canvas, 1)
+        expect(metric_value(page, "Prediction · CNN")).to_have_text("1", timeout=10_000)
+        no_traceback(page)
+        page.context.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
