@@ -121,9 +121,29 @@ class Choice:
 
 
 def saved_models():
+    """The models in weights/, checked (zip and sha256) only when a file there changes: not on
+    every rerun, which each stroke triggers."""
+    from mnist_demo.store import weights_root
+
+    folder = weights_root()
+    try:
+        files = tuple(
+            sorted(
+                (p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                for p in folder.iterdir()
+                if p.suffix in (".keras", ".json")
+            )
+        )
+    except OSError:
+        files = ()
+    return _list_models(str(folder), files)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _list_models(folder: str, files: tuple):
     from mnist_demo.store import list_models
 
-    return list_models()
+    return list_models(folder)
 
 
 def model_choices(kind: str, saved) -> dict[str, str]:

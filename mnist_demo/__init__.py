@@ -13,7 +13,9 @@ from mnist_demo.errors import (
 )
 
 __version__ = "1.0.0"
+MODEL_NAMES = ("cnn", "mlp")  # here, not in models.py, so that naming them does not load Keras
 __all__ = [
+    "MODEL_NAMES",
     "DataError",
     "DrawingError",
     "MnistDemoError",

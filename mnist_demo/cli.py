@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="override the recipe's drawing-like augmentation (shifts, rotations, stroke widths)",
     )
+    t.add_argument(
+        "--precision",
+        choices=["auto", "float32", "mixed_bfloat16"],
+        help="override the recipe's precision (auto: bfloat16 where the CPU has it)",
+    )
+    t.add_argument("--seed", type=int, help="random seed for initialisation and shuffling")
     t.add_argument("--limit", type=int, help="train on the first N training and test images only")
 
     e = sub.add_parser("evaluate", help="accuracy and loss on the MNIST test set")
@@ -171,6 +177,10 @@ def _override(recipe, args):
         changes["learning_rate"] = args.learning_rate
     if args.augment is not None:
         changes["augment"] = args.augment
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if args.precision is not None:
+        changes["precision"] = args.precision
     try:
         return recipe.with_(**changes) if changes else recipe
     except ValueError as e:

@@ -10,11 +10,11 @@ from functools import cache
 import keras
 from keras import layers
 
+from mnist_demo import MODEL_NAMES
 from mnist_demo.errors import UnknownModelError
 
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
-MODEL_NAMES = ("cnn", "mlp")
 PARAM_COUNTS = {"cnn": 3_274_634, "mlp": 669_706}  # as the seed's networks have
 PRECISIONS = ("float32", "mixed_bfloat16")
 

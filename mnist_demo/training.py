@@ -56,14 +56,17 @@ def train(
     `max_steps` caps the schedule (tests and quick previews train a few steps of a real recipe).
     """
     precision = resolve_precision(recipe.precision)
-    keras.utils.set_random_seed(recipe.shuffle_seed)
+    keras.utils.set_random_seed(recipe.seed)
     model = build_model(recipe.model, precision)
     x_fit, y_fit, val = _split(recipe, data)
     plan = _plan(recipe, len(x_fit), max_steps)
     model.compile(
-        optimizer=keras.optimizers.Adam(_learning_rate(recipe, plan.total_steps)),
+        optimizer=keras.optimizers.Adam(
+            _learning_rate(recipe, plan.total_steps), epsilon=recipe.adam_epsilon
+        ),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=plan.steps_per_execution,
     )
     reporter = _Reporter(recipe, plan, len(x_fit), subscribers, stop)
     callbacks: list[keras.callbacks.Callback] = [reporter]
@@ -75,7 +78,7 @@ def train(
         )
     if tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(tensorboard_dir, write_graph=True))
-    train_ds = _train_dataset(x_fit, y_fit, recipe, reporter)
+    train_ds = _train_dataset(x_fit, y_fit, recipe)
     val_ds = _eval_dataset(*val)
     reporter.start()
     model.fit(
@@ -127,16 +130,20 @@ class _Plan:
     steps_per_round: int  # Keras "epoch": steps between validation reports
     rounds: int
     total_steps: int
+    steps_per_execution: int  # divides steps_per_round, so every round ends on a call boundary
 
 
 def _plan(recipe: Recipe, n_train: int, max_steps: int | None) -> _Plan:
     steps_per_epoch = max(1, n_train // recipe.batch_size)
     total = recipe.steps if recipe.steps is not None else recipe.epochs * steps_per_epoch
-    per_round = recipe.eval_every or steps_per_epoch
     if max_steps is not None:
         total = max(1, min(total, max_steps))
-        per_round = min(per_round, total)
-    return _Plan(per_round, math.ceil(total / per_round), total)
+    per_round = min(recipe.eval_every or steps_per_epoch, total)
+    rounds = math.ceil(total / per_round)
+    if recipe.eval_every is None:
+        per_round = math.ceil(total / rounds)  # equal rounds: 800 steps -> 4 reports of 200
+    spe = max(d for d in range(1, recipe.steps_per_execution + 1) if per_round % d == 0)
+    return _Plan(per_round, rounds, total, spe)
 
 
 def _split(recipe: Recipe, data: Mnist):
@@ -164,7 +171,7 @@ def _learning_rate(recipe: Recipe, total_steps: int):
     )
 
 
-def _train_dataset(x: np.ndarray, y: np.ndarray, recipe: Recipe, reporter: _Reporter):
+def _train_dataset(x: np.ndarray, y: np.ndarray, recipe: Recipe):
     def prep(images, labels):
         images = tf.cast(images, tf.float32)[..., None] / 255.0
         if recipe.augment:
@@ -172,7 +179,7 @@ def _train_dataset(x: np.ndarray, y: np.ndarray, recipe: Recipe, reporter: _Repo
         return images, tf.cast(labels, tf.int32)
 
     ds = tf.data.Dataset.from_tensor_slices((x, y))
-    ds = ds.shuffle(len(x), seed=recipe.shuffle_seed, reshuffle_each_iteration=True).repeat()
+    ds = ds.shuffle(len(x), seed=recipe.seed, reshuffle_each_iteration=True).repeat()
     ds = ds.batch(recipe.batch_size, drop_remainder=True)
     return ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -192,6 +199,7 @@ class _Reporter(keras.callbacks.Callback):
         self.stop = stop or threading.Event()
         self.history: deque[Event] = deque(maxlen=20_000)
         self.step = 0
+        self.round = 0
         self.t0 = self.last_t = time.perf_counter()
         self.last_step = 0
         self.rate = 0.0  # samples/s between the last two step events
@@ -201,12 +209,16 @@ class _Reporter(keras.callbacks.Callback):
         self.t0 = self.last_t = time.perf_counter()
         self._emit({"kind": "start", **self._base(time.perf_counter())})
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.round = epoch
+
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+        # `batch` is the last step of this call (several with steps_per_execution > 1).
+        self.step = self.round * self.plan.steps_per_round + batch + 1
         if self.stop.is_set():
             self.model.stop_training = True
         now = time.perf_counter()
-        if now - self.last_t >= EMIT_INTERVAL_S or self.step == self.plan.total_steps:
+        if now - self.last_t >= EMIT_INTERVAL_S or self.step >= self.plan.total_steps:
             dt = now - self.last_t
             self.rate = (self.step - self.last_step) * self.recipe.batch_size / dt if dt else 0.0
             self._emit({"kind": "step", **self._base(now), **_floats(logs, "loss", "accuracy")})

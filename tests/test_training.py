@@ -11,7 +11,8 @@ from mnist_demo.training import evaluate, train
 
 
 def quick(model="mlp", **changes):
-    return get_recipe(model, "fast").with_(**changes)
+    """The fast recipe, one step per call so that events and stops come at every step."""
+    return get_recipe(model, "fast").with_(**{"steps_per_execution": 1, **changes})
 
 
 def cross_entropy(model, x, y):
@@ -52,6 +53,23 @@ def test_metric_stream_delivers_events(small, monkeypatch):
     assert any("test_accuracy" in e for e in seen if e["kind"] == "eval")
     assert seen[-1]["test_accuracy"] == res.test_accuracy
     assert res.history == seen
+
+
+def test_several_steps_per_call_still_count_every_step(small, monkeypatch):
+    import mnist_demo.training as T
+
+    monkeypatch.setattr(T, "EMIT_INTERVAL_S", 0.0)
+    seen = []
+    res = train(
+        quick(steps=30, epochs=None, batch_size=100, steps_per_execution=5),
+        small,
+        subscribers=[seen.append],
+    )
+    steps = [e["step"] for e in seen if e["kind"] == "step"]
+    # 2,000 images make 20 steps an epoch: 30 steps are two reports of 15, five steps a call.
+    assert steps == [5, 10, 15, 20, 25, 30] and res.steps == 30
+    assert [e["samples"] for e in seen if e["kind"] == "step"][-1] == 3000
+    assert [e["step"] for e in seen if e["kind"] == "eval"] == [15, 30]
 
 
 def test_validation_split_reports_val_metrics(small):

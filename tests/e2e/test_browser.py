@@ -65,49 +65,43 @@ def steps_done(page) -> int:
     return int(m.group(1).replace(",", "")) if m else 0
 
 
-def test_training_is_live_stoppable_and_its_model_predicts(page, app_weights):
-    canvas = canvas_of(page)
-    page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
-    page.get_by_role("button", name="Train").click()
-    progress = page.get_by_test_id("stProgress")
-    expect(progress).to_contain_text("samples/s", timeout=60_000)
-    first = steps_done(page)
-    # The progress moves and the charts draw while the page stays usable.
-    expect(page.get_by_text("Loss (training batches)")).to_be_visible(timeout=10_000)
+def wait_for_more_steps(page, than: int, timeout=20_000):
     page.wait_for_function(
         "n => { const t = document.querySelector('[data-testid=stProgress]');"
         " const m = t && t.innerText.match(/step ([\\d,]+) \\//);"
         " return m && parseInt(m[1].replace(/,/g, '')) > n; }",
-        arg=first,
-        timeout=15_000,
+        arg=than,
+        timeout=timeout,
     )
+
+
+def test_mlp_training_is_live_and_stoppable(page):
+    canvas = canvas_of(page)
+    page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
+    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
+    expect(page.get_by_text("Loss (training batches)")).to_be_visible(timeout=10_000)
+    wait_for_more_steps(page, steps_done(page))  # the progress moves
     draw_digit(page, canvas, 7)
     expect(metric_value(page, "Prediction · CNN")).to_have_text("7", timeout=10_000)
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text(re.compile(r"Stopped: MLP trained"))).to_be_visible(timeout=15_000)
     expect(page.get_by_text("Trained in this session")).to_be_visible()
     expect(metric_value(page, "Prediction · MLP")).to_have_text(re.compile(r"^\d$"))
-    # Saving makes it a saved model, still there after a reload.
-    page.get_by_label("Name").fill("e2e-mlp")
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Saved as e2e-mlp.keras")).to_be_visible(timeout=10_000)
-    assert (app_weights / "e2e-mlp.keras").exists()
-    page.reload()
-    canvas_of(page)
-    page.get_by_test_id("stSelectbox").filter(has_text="MLP model").click()
-    expect(page.get_by_role("option", name=re.compile("e2e-mlp"))).to_be_visible()
     no_traceback(page)
 
 
-def test_two_sessions_one_trains_other_draws(browser, app_url):
+def test_two_sessions_one_trains_the_cnn_other_draws(browser, app_url, app_weights):
     a = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     b = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     a.goto(app_url)
     b.goto(app_url)
-    canvas_of(a)
-    canvas_b = canvas_of(b)
-    a.get_by_role("button", name="Train").click()  # the CNN, fast recipe
+    canvas_a, canvas_b = canvas_of(a), canvas_of(b)
+    a.get_by_role("button", name="Train").click()  # the CNN, fast recipe: the defaults
     expect(a.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
+    expect(a.get_by_text("Accuracy", exact=True)).to_be_visible(timeout=10_000)
+    first = steps_done(a)
+    # The other session draws and predicts without waiting for the training.
     draw_digit(b, canvas_b, 4)
     expect(metric_value(b, "Prediction · CNN")).to_have_text("4", timeout=10_000)
     expect(metric_value(b, "Prediction · MLP")).to_have_text("4")
@@ -115,8 +109,24 @@ def test_two_sessions_one_trains_other_draws(browser, app_url):
     expect(b.get_by_text("Another training is running")).to_be_visible(timeout=10_000)
     b.get_by_role("button", name="Cancel").click()
     expect(b.get_by_text("Training cancelled")).to_be_visible(timeout=10_000)
+    # The training session draws too, while its progress bar moves.
+    draw_digit(a, canvas_a, 7)
+    expect(metric_value(a, "Prediction · CNN")).to_have_text("7", timeout=10_000)
+    wait_for_more_steps(a, first)
     a.get_by_role("button", name="Stop").click()
     expect(a.get_by_text(re.compile(r"Stopped: CNN trained"))).to_be_visible(timeout=20_000)
+    expect(a.get_by_text("Trained in this session")).to_be_visible()
+    expect(a.get_by_text("trained in this session", exact=True)).to_be_visible()
+    expect(metric_value(a, "Prediction · CNN")).to_have_text(re.compile(r"^\d$"))
+    # Saved, it is a saved model for everyone, still there after a reload.
+    a.get_by_label("Name").fill("e2e-cnn")
+    a.get_by_role("button", name="Save").click()
+    expect(a.get_by_text("Saved as e2e-cnn.keras")).to_be_visible(timeout=10_000)
+    assert (app_weights / "e2e-cnn.keras").exists()
+    a.reload()
+    canvas_of(a)
+    a.get_by_test_id("stSelectbox").filter(has_text="CNN model").click()
+    expect(a.get_by_role("option", name=re.compile("e2e-cnn"))).to_be_visible()
     no_traceback(a)
     no_traceback(b)
     a.context.close()

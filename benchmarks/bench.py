@@ -1,0 +1,504 @@
+"""MNIST Studio benchmark: training throughput, recipe wall times, prediction latency, the app.
+
+    python benchmarks/bench.py                 # everything (about 12 minutes on 2 cores)
+    python benchmarks/bench.py --quick         # skip the full seed-recipe runs
+    python benchmarks/bench.py --only app      # one part: machine, throughput, recipes, predict, app
+
+Prints a table (median, min, max over repeats) and writes benchmarks/results.json. Needs MNIST
+($MNIST_DATA or the Keras download) and, for the app part, Playwright with Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+RESULTS = ROOT / "benchmarks" / "results.json"
+rows: list[dict] = []
+
+
+def record(part: str, name: str, values: list[float], unit: str, **extra) -> dict:
+    row = {
+        "part": part,
+        "name": name,
+        "unit": unit,
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+        **extra,
+    }
+    rows.append(row)
+    print(
+        f"  {name:<58} {_fmt(row['median'])} {unit:<10} (min {_fmt(row['min'])}, "
+        f"max {_fmt(row['max'])}, n={len(values)})" + (f"  {extra}" if extra else ""),
+        flush=True,
+    )
+    return row
+
+
+def _fmt(v: float) -> str:
+    return f"{v:>10,.0f}" if abs(v) >= 100 else f"{v:>10.4g}"
+
+
+# ------------------------------------------------------------------------------------ machine
+
+
+def machine() -> dict:
+    flags = ""
+    model = platform.processor()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        flags = re.search(r"^flags\s*:(.*)$", text, re.M).group(1).split()
+        model = re.search(r"^model name\s*:(.*)$", text, re.M).group(1).strip()
+    except (OSError, AttributeError):
+        flags = []
+    import keras
+    import tensorflow as tf
+
+    info = {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "amx_bf16": "amx_bf16" in flags,
+        "avx512_bf16": "avx512_bf16" in flags,
+        "avx512f": "avx512f" in flags,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+    print("machine:", json.dumps(info), flush=True)
+    return info
+
+
+# --------------------------------------------------------------------------------- throughput
+
+
+def throughput(data, repeats: int) -> None:
+    """Engine (metric stream, stop checks) vs plain model.fit: same model, batch and precision."""
+    import keras
+    import tensorflow as tf
+
+    from mnist_demo.models import build_model, resolve_precision
+    from mnist_demo.recipes import get_recipe
+    from mnist_demo.training import train
+
+    print("\ntraining throughput (samples/s, steady state after warm-up)", flush=True)
+    for model_name, recipe_name, steps in [
+        ("cnn", "fast", 260),
+        ("cnn", "seed", 700),
+        ("mlp", "fast", 700),
+        ("mlp", "seed", 900),
+    ]:
+        recipe = get_recipe(model_name, recipe_name)
+        warm = steps // 4
+        # The engine's events give step and elapsed time; emit often enough to time a window.
+        eng, base, eng_aug = [], [], []
+        plain_recipe = recipe.with_(
+            augment=False,
+            eval_every=None,
+            validation="test",
+            early_stopping_patience=None,
+            validation_split=0.0,
+        )
+        for _ in range(repeats):
+            eng.append(_engine_rate(train, plain_recipe, data, steps, warm))
+            base.append(
+                _fit_rate(
+                    keras,
+                    tf,
+                    build_model,
+                    resolve_precision(recipe.precision),
+                    recipe,
+                    data,
+                    steps,
+                    warm,
+                )
+            )
+            if recipe.augment:
+                eng_aug.append(
+                    _engine_rate(train, recipe.with_(eval_every=None), data, steps, warm)
+                )
+        label = f"{model_name} {recipe_name} (batch {recipe.batch_size})"
+        b = record("throughput", f"plain model.fit, {label}", base, "samples/s")
+        e = record("throughput", f"engine, {label}", eng, "samples/s")
+        ratio = [x / y for x, y in zip(eng, base)]
+        record("throughput", f"engine / plain fit, {label}", ratio, "ratio")
+        if eng_aug:
+            record("throughput", f"engine with augmentation, {label}", eng_aug, "samples/s")
+        del b, e
+
+
+def _engine_rate(train, recipe, data, steps, warm) -> float:
+    import mnist_demo.training as T
+
+    marks = {}
+
+    def on(e):
+        if e["kind"] == "step":
+            if "warm" not in marks and e["step"] >= warm:
+                marks["warm"] = (e["step"], time.perf_counter())
+            marks["last"] = (e["step"], time.perf_counter())
+
+    saved = T.EMIT_INTERVAL_S
+    T.EMIT_INTERVAL_S = 0.25
+    try:
+        train(recipe, data, subscribers=[on], max_steps=steps)
+    finally:
+        T.EMIT_INTERVAL_S = saved
+    (s0, t0), (s1, t1) = marks["warm"], marks["last"]
+    return (s1 - s0) * recipe.batch_size / (t1 - t0)
+
+
+def _fit_rate(keras, tf, build_model, precision, recipe, data, steps, warm) -> float:
+    model = build_model(recipe.model, precision)
+    model.compile(
+        optimizer=keras.optimizers.Adam(recipe.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    x = data.x_train
+    ds = (
+        tf.data.Dataset.from_tensor_slices((x, data.y_train))
+        .shuffle(len(x))
+        .repeat()
+        .batch(recipe.batch_size, drop_remainder=True)
+        .map(
+            lambda a, b: (tf.cast(a, tf.float32)[..., None] / 255.0, tf.cast(b, tf.int32)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    # Two fits: the first traces and warms up; the second is timed whole (no callbacks at all).
+    model.fit(ds, steps_per_epoch=warm, epochs=1, verbose=0)
+    t = time.perf_counter()
+    model.fit(ds, steps_per_epoch=steps - warm, epochs=1, verbose=0)
+    return (steps - warm) * recipe.batch_size / (time.perf_counter() - t)
+
+
+# ------------------------------------------------------------------------------------ recipes
+
+
+def recipes(which: list[str]) -> None:
+    """Each recipe as a whole command (`python -m mnist_demo train ...`), imports included."""
+    print("\nrecipes: whole `train` command, wall time and test accuracy", flush=True)
+    for spec in which:
+        model_name, recipe_name = spec.split("-")
+        with tempfile.TemporaryDirectory() as tmp:
+            save = Path(tmp) / f"{spec}.keras"
+            t = time.perf_counter()
+            p = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "mnist_demo",
+                    "train",
+                    model_name,
+                    "--recipe",
+                    recipe_name,
+                    "--save",
+                    str(save),
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
+            wall = time.perf_counter() - t
+            if p.returncode != 0:
+                print(p.stderr)
+                raise SystemExit(f"train {spec} failed")
+            meta = json.loads(save.with_suffix(".json").read_text())
+        record(
+            "recipes",
+            f"train {model_name} --recipe {recipe_name}",
+            [wall],
+            "s",
+            accuracy=meta["test_accuracy"],
+            steps=meta["steps"],
+            train_seconds=meta["train_seconds"],
+        )
+
+
+# ------------------------------------------------------------------------------------ predict
+
+
+def predict(data, repeats: int) -> None:
+    from mnist_demo.predictor import Predictor
+    from mnist_demo.preprocess import preprocess
+    from mnist_demo.store import load_model
+
+    from drawings import drawing_set
+
+    print("\nsingle-drawing prediction in process (preprocess + model)", flush=True)
+    drawings, _ = drawing_set(data.x_test, data.y_test, 200, seed=5, rgba=True)
+    for name in ("cnn", "mlp"):
+        model = load_model(name)
+        pred = Predictor(model)
+        ms = []
+        for d in drawings:
+            t = time.perf_counter()
+            pred.probabilities(preprocess(d))
+            ms.append((time.perf_counter() - t) * 1000)
+        p95 = float(np.percentile(ms, 95))
+        record("predict", f"{name}: preprocess + Predictor, p50", ms, "ms", p95=round(p95, 3))
+        x = preprocess(drawings[0])[None, ..., None]
+        base = []
+        for _ in range(30):
+            t = time.perf_counter()
+            model.predict(x, verbose=0)
+            base.append((time.perf_counter() - t) * 1000)
+        record("predict", f"{name}: model.predict alone (baseline), p50", base, "ms")
+    pre = []
+    for d in drawings:
+        t = time.perf_counter()
+        preprocess(d)
+        pre.append((time.perf_counter() - t) * 1000)
+    record("predict", "preprocess alone (280x280 RGBA drawing)", pre, "ms")
+
+    print("\n`predict` command: 1 image vs 600 images in one call", flush=True)
+    many, _ = drawing_set(data.x_test, data.y_test, 600, seed=6)
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, d in enumerate(many):
+            paths.append(str(Path(tmp) / f"{i}.png"))
+            Image.fromarray(d).save(paths[-1])
+        one, all_ = [], []
+        for _ in range(max(1, repeats)):
+            one.append(_time_cmd(["predict", "--model", "cnn", paths[0], "--json"]))
+            all_.append(_time_cmd(["predict", "--model", "cnn", *paths, "--json"]))
+    record("predict", "predict command, 1 image", one, "s")
+    record("predict", "predict command, 600 images", all_, "s")
+    extra = [(a - o) / 599 * 1000 for a, o in zip(all_, one)]
+    record("predict", "predict command, cost per extra image", extra, "ms")
+
+
+def _time_cmd(args) -> float:
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "mnist_demo", *args], cwd=ROOT, check=True, capture_output=True
+    )
+    return time.perf_counter() - t
+
+
+# ---------------------------------------------------------------------------------------- app
+
+
+def app(repeats: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT))
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.e2e.strokes import draw_digit
+
+    print("\nthe app in headless Chromium", flush=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        ready, latency, rss_idle, rss_five = [], [], [], []
+        for _ in range(repeats):
+            proc, url, t0 = _start_server()
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            _wait_for_url(url, t0)
+            page.goto(url)
+            page.locator("canvas.upper-canvas").first.wait_for(state="visible", timeout=60_000)
+            ready.append(time.perf_counter() - t0)
+            # Predictions: mouse-up to both Prediction metrics showing the new digit.
+            page.get_by_text("Draw a digit on the black square").wait_for(timeout=60_000)
+            canvas = page.locator("canvas.upper-canvas").first
+            draw_digit(page, canvas, 1)  # the first drawing pays for loading the models
+            _wait_digit(page, "1")
+            _clear(page)
+            for digit in [7, 1, 0, 4, 2, 7, 1, 0, 4, 2]:
+                latency.append(_stroke_latency(page, canvas, digit))
+                _clear(page)
+            rss_idle.append(_rss_mb(proc.pid))
+            pages = [page]
+            for _ in range(4):
+                other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+                other.goto(url)
+                c = other.locator("canvas.upper-canvas").first
+                c.wait_for(state="visible", timeout=60_000)
+                draw_digit(other, c, 7)
+                _wait_digit(other, "7")
+                pages.append(other)
+            rss_five.append(_rss_mb(proc.pid))
+            for pg in pages:
+                pg.context.close()
+            proc.terminate()
+            proc.wait(20)
+        browser.close()
+    record("app", "streamlit run -> canvas ready in the browser", ready, "s")
+    record(
+        "app",
+        "stroke end -> Prediction metrics updated",
+        [x * 1000 for x in latency],
+        "ms",
+        p95=round(float(np.percentile(latency, 95)) * 1000, 1),
+    )
+    record("app", "server memory, one session after drawing", rss_idle, "MB")
+    record("app", "server memory, five sessions open", rss_five, "MB")
+
+
+def _start_server():
+    port = _free_port()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, f"http://127.0.0.1:{port}", t0
+
+
+def _wait_for_url(url, t0):
+    import urllib.request
+
+    while time.perf_counter() - t0 < 60:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_WATCH = """digit => new Promise(resolve => {
+  const want = String(digit);
+  const done = () => {
+    const vals = [...document.querySelectorAll('[data-testid=stMetric]')]
+      .filter(m => m.innerText.includes('Prediction'))
+      .map(m => m.querySelector('[data-testid=stMetricValue]').innerText.trim());
+    return vals.length >= 2 && vals.every(v => v === want);
+  };
+  window.__t_up = null;
+  const obs = new MutationObserver(() => {
+    if (window.__t_up !== null && done()) { obs.disconnect(); resolve(performance.now() - window.__t_up); }
+  });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+  window.__resolve_now = () => { if (done()) { obs.disconnect(); resolve(performance.now() - window.__t_up); } };
+  setTimeout(() => resolve(-1), 15000);
+})"""
+
+
+def _stroke_latency(page, canvas, digit) -> float:
+    """Seconds from the last mouse-up of a digit to both metrics showing it (browser clock)."""
+    from tests.e2e.strokes import DIGITS
+
+    handle = page.evaluate_handle(_WATCH, digit)
+    # Draw every stroke but the last, let the app settle, then time the final stroke's mouse-up.
+    strokes = DIGITS[digit]
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    for i, stroke in enumerate(strokes):
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for pt in stroke[1:]:
+            page.mouse.move(box["x"] + pt[0], box["y"] + pt[1], steps=4)
+        if i == len(strokes) - 1:
+            page.evaluate("() => { window.__t_up = performance.now(); }")
+        page.mouse.up()
+        if i < len(strokes) - 1:
+            time.sleep(1.0)
+    page.evaluate("() => window.__resolve_now && window.__resolve_now()")
+    ms = handle.json_value()
+    if ms < 0:
+        raise SystemExit(f"the page never showed {digit} in every Prediction metric")
+    return ms / 1000
+
+
+def _wait_digit(page, digit):
+    page.wait_for_function(
+        "d => [...document.querySelectorAll('[data-testid=stMetric]')]"
+        ".filter(m => m.innerText.includes('Prediction')).length >= 2 && "
+        "[...document.querySelectorAll('[data-testid=stMetric]')]"
+        ".filter(m => m.innerText.includes('Prediction'))"
+        ".every(m => m.querySelector('[data-testid=stMetricValue]').innerText.trim() === d)",
+        arg=digit,
+        timeout=30_000,
+    )
+
+
+def _clear(page):
+    page.get_by_role("button", name="Reset canvas & history").click()
+    page.get_by_text("Draw a digit on the black square").wait_for(timeout=10_000)
+
+
+def _rss_mb(pid: int) -> float:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024
+
+
+# --------------------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--only", choices=["throughput", "recipes", "predict", "app"], action="append")
+    ap.add_argument("--quick", action="store_true", help="fast recipes only; fewer repeats")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+    from mnist_demo.tfimport import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    parts = args.only or ["throughput", "recipes", "predict", "app"]
+    info = machine()
+    from mnist_demo.data import load_mnist
+
+    data = load_mnist()
+    repeats = 1 if args.quick else args.repeats
+    if "throughput" in parts:
+        throughput(data, repeats)
+    if "recipes" in parts:
+        specs = ["cnn-fast", "mlp-fast"] + ([] if args.quick else ["mlp-seed", "cnn-seed"])
+        recipes(specs)
+    if "predict" in parts:
+        predict(data, repeats)
+    if "app" in parts:
+        app(repeats)
+    args.out.write_text(
+        json.dumps(
+            {"machine": info, "when": time.strftime("%Y-%m-%d %H:%M"), "results": rows}, indent=2
+        )
+        + "\n"
+    )
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
