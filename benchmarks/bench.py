@@ -395,7 +395,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-_WATCH = """digit => new Promise(resolve => {
+# Stored on window, not returned: Playwright would wait for a returned promise to settle.
+_WATCH = """digit => { window.__latency = new Promise(resolve => {
   const want = String(digit);
   const done = () => {
     const vals = [...document.querySelectorAll('[data-testid=stMetric]')]
@@ -410,14 +411,14 @@ _WATCH = """digit => new Promise(resolve => {
   obs.observe(document.body, {subtree: true, childList: true, characterData: true});
   window.__resolve_now = () => { if (done()) { obs.disconnect(); resolve(performance.now() - window.__t_up); } };
   setTimeout(() => resolve(-1), 15000);
-})"""
+}); }"""
 
 
 def _stroke_latency(page, canvas, digit) -> float:
     """Seconds from the last mouse-up of a digit to both metrics showing it (browser clock)."""
     from tests.e2e.strokes import DIGITS
 
-    handle = page.evaluate_handle(_WATCH, digit)
+    page.evaluate(_WATCH, digit)
     # Draw every stroke but the last, let the app settle, then time the final stroke's mouse-up.
     strokes = DIGITS[digit]
     canvas.scroll_into_view_if_needed()
@@ -433,7 +434,7 @@ def _stroke_latency(page, canvas, digit) -> float:
         if i < len(strokes) - 1:
             time.sleep(1.0)
     page.evaluate("() => window.__resolve_now && window.__resolve_now()")
-    ms = handle.json_value()
+    ms = page.evaluate("() => window.__latency")
     if ms < 0:
         raise SystemExit(f"the page never showed {digit} in every Prediction metric")
     return ms / 1000

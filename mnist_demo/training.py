@@ -130,7 +130,7 @@ class _Plan:
     steps_per_round: int  # Keras "epoch": steps between validation reports
     rounds: int
     total_steps: int
-    steps_per_execution: int  # divides steps_per_round, so every round ends on a call boundary
+    steps_per_execution: int  # divides the rounds and the last round's length
 
 
 def _plan(recipe: Recipe, n_train: int, max_steps: int | None) -> _Plan:
@@ -142,7 +142,11 @@ def _plan(recipe: Recipe, n_train: int, max_steps: int | None) -> _Plan:
     rounds = math.ceil(total / per_round)
     if recipe.eval_every is None:
         per_round = math.ceil(total / rounds)  # equal rounds: 800 steps -> 4 reports of 200
-    spe = max(d for d in range(1, recipe.steps_per_execution + 1) if per_round % d == 0)
+    last = total - (rounds - 1) * per_round
+    # Calls must end where rounds end and where the schedule ends, or steps would overshoot.
+    spe = max(
+        d for d in range(1, recipe.steps_per_execution + 1) if per_round % d == 0 == last % d
+    )
     return _Plan(per_round, rounds, total, spe)
 
 
