@@ -121,10 +121,10 @@ def preprocess(image: np.ndarray) -> np.ndarray:
     """
     ink = ink_map(image)
     ink = np.where(ink >= INK_FLOOR, ink, 0.0).astype(np.float32)
-    rows, cols = np.nonzero(ink)
-    if rows.size < MIN_INK_PIXELS:
+    if np.count_nonzero(ink) < MIN_INK_PIXELS:
         raise DrawingError("nothing drawn: draw a digit first")
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     crop = _normalise_strokes(crop)
     return _centre(_fit(crop, FIT))
 

@@ -144,9 +144,7 @@ def _plan(recipe: Recipe, n_train: int, max_steps: int | None) -> _Plan:
         per_round = math.ceil(total / rounds)  # equal rounds: 800 steps -> 4 reports of 200
     last = total - (rounds - 1) * per_round
     # Calls must end where rounds end and where the schedule ends, or steps would overshoot.
-    spe = max(
-        d for d in range(1, recipe.steps_per_execution + 1) if per_round % d == 0 == last % d
-    )
+    spe = max(d for d in range(1, recipe.steps_per_execution + 1) if per_round % d == 0 == last % d)
     return _Plan(per_round, rounds, total, spe)
 
 
