@@ -467,6 +467,13 @@ def _rss_mb(pid: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024
 
 
+def merge(old: list[dict], new: list[dict]) -> list[dict]:
+    """Rows measured now replace the rows of the same name; the others stay, in their order."""
+    fresh = {r["name"]: r for r in new}
+    merged = [fresh.pop(r["name"], r) for r in old]
+    return merged + list(fresh.values())
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -546,9 +553,15 @@ def main() -> None:
         predict(data, repeats)
     if "app" in parts:
         app(repeats)
+    results = (
+        merge(json.loads(args.out.read_text())["results"], rows)
+        if (args.merge and args.out.exists())
+        else rows
+    )
     args.out.write_text(
         json.dumps(
-            {"machine": info, "when": time.strftime("%Y-%m-%d %H:%M"), "results": rows}, indent=2
+            {"machine": info, "when": time.strftime("%Y-%m-%d %H:%M"), "results": results},
+            indent=2,
         )
         + "\n"
     )
