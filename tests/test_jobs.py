@@ -1,0 +1,72 @@
+"""Background training jobs: the slot limit, waiting and cancelling, and a closed tab's training."""
+
+import threading
+
+import mnist_demo.jobs as jobs
+from mnist_demo.jobs import TrainingJob, TrainingSlots
+from mnist_demo.recipes import get_recipe
+
+
+def quick_recipe():
+    return get_recipe("mlp", "fast").with_(steps=100_000, epochs=None, steps_per_execution=1)
+
+
+def wait_state(job, *states, timeout=60):
+    import time
+
+    end = time.time() + timeout
+    while time.time() < end:
+        if job.state in states:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"job stayed {job.state}")
+
+
+def test_a_closed_tab_stops_its_training(small, monkeypatch):
+    monkeypatch.setattr(jobs, "OWNER_CHECK_S", 0.0)
+    open_tab = threading.Event()
+    open_tab.set()
+    job = TrainingJob(
+        quick_recipe(), lambda: small, TrainingSlots(1), owner_alive=open_tab.is_set
+    ).start()
+    wait_state(job, "running")
+    open_tab.clear()  # the owner's session is gone
+    assert job.join(30)
+    view = job.view()
+    assert view.state == "stopped" and view.result.stopped
+
+
+def test_second_job_waits_for_the_slot_and_can_cancel(small):
+    slots = TrainingSlots(1)
+    first = TrainingJob(quick_recipe(), lambda: small, slots).start()
+    wait_state(first, "running")
+    second = TrainingJob(quick_recipe(), lambda: small, slots).start()
+    wait_state(second, "waiting")
+    assert second.view().queued_behind == 1 and slots.busy()
+    second.stop()
+    assert second.join(10) and second.state == "cancelled"
+    first.stop()
+    assert first.join(30) and first.state == "stopped"
+    assert not slots.busy()
+
+
+def test_data_errors_fail_the_job_with_the_message():
+    from mnist_demo.errors import DataError
+
+    def no_mnist():
+        raise DataError("MNIST not found at /nowhere: set MNIST_DATA=...")
+
+    job = TrainingJob(quick_recipe(), no_mnist, TrainingSlots(1)).start()
+    assert job.join(30)
+    view = job.view()
+    assert view.state == "failed" and "MNIST_DATA" in view.error
+
+
+def test_a_larger_capacity_trains_side_by_side(small):
+    slots = TrainingSlots(2)  # MNIST_STUDIO_MAX_TRAININGS=2
+    running = [TrainingJob(quick_recipe(), lambda: small, slots).start() for _ in range(2)]
+    for job in running:
+        wait_state(job, "running")
+    for job in running:
+        job.stop()
+        assert job.join(30)
