@@ -61,7 +61,7 @@ def start_app(weights: Path, env_extra: dict | None = None) -> tuple[subprocess.
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
                 return proc, url, log
         except OSError:
-            time.sleep(0.2)
+            time.sleep(0.05)
         if proc.poll() is not None:
             break
     proc.kill()
