@@ -127,13 +127,8 @@ def saved_models():
 
     folder = weights_root()
     try:
-        files = tuple(
-            sorted(
-                (p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                for p in folder.iterdir()
-                if p.suffix in (".keras", ".json")
-            )
-        )
+        stats = [(p.name, p.stat()) for p in folder.iterdir() if p.suffix in (".keras", ".json")]
+        files = tuple(sorted((name, st_.st_mtime_ns, st_.st_size) for name, st_ in stats))
     except OSError:
         files = ()
     return _list_models(str(folder), files)
@@ -184,13 +179,15 @@ def choose_model(kind: str, saved) -> Choice:
 
 
 def session_predictor(result):
+    """One traced predictor per kind of session model, rebuilt only when that model changes
+    (keyed by kind: with a CNN and an MLP trained, a single slot would rebuild on every stroke)."""
     cache = st.session_state.setdefault("_predictors", {})
-    if id(result) not in cache:
+    kind = result.recipe.model
+    if kind not in cache or cache[kind][0] is not result:
         from mnist_demo.predictor import Predictor
 
-        cache.clear()
-        cache[id(result)] = Predictor(result.model)
-    return cache[id(result)]
+        cache[kind] = (result, Predictor(result.model))
+    return cache[kind][1]
 
 
 def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], columns) -> None:
