@@ -357,6 +357,8 @@ def describe(recipe: Recipe) -> str:
         extra.append(f"early stopping (patience {recipe.early_stopping_patience})")
     if recipe.validation == "split":
         extra.append(f"{recipe.validation_split:.0%} validation split")
+    if recipe.average_steps:
+        extra.append(f"keeps the weights averaged over the last ~{recipe.average_steps:,} steps")
     tail = f"; {', '.join(extra)}" if extra else ""
     return f"Adam {recipe.learning_rate:g}, batch {recipe.batch_size}, {what}{tail}."
 

@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "float32", "mixed_bfloat16"],
         help="override the recipe's precision (auto: bfloat16 where the CPU has it)",
     )
+    t.add_argument(
+        "--average",
+        type=int,
+        metavar="STEPS",
+        help="override the recipe's weight averaging: keep the average over about the last "
+        "STEPS steps (0: the last step's weights)",
+    )
     t.add_argument("--seed", type=int, help="random seed for initialisation and shuffling")
     t.add_argument("--limit", type=int, help="train on the first N training and test images only")
 
@@ -179,6 +186,8 @@ def _override(recipe, args):
         changes["augment"] = args.augment
     if args.seed is not None:
         changes["seed"] = args.seed
+    if args.average is not None:
+        changes["average_steps"] = args.average
     if args.precision is not None:
         changes["precision"] = args.precision
     try:

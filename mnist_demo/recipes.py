@@ -33,6 +33,9 @@ class Recipe:
     precision: str = "auto"  # "auto": mixed bfloat16 where the CPU has AMX / AVX-512 BF16
     augment: bool = False  # random shifts, scales, rotations and stroke widths (see augment.py)
     seed: int = 0  # initial weights and shuffling
+    # Keep the running average of the weights over about this many last steps, and make it the
+    # trained model (Polyak averaging; see optimizer.py). 0: keep the last step's weights.
+    average_steps: int = 0
     # Optimizer steps per call into TensorFlow: fewer Python round trips per step (+6% samples/s
     # for the CNN at batch 256); metric events and stop checks then come every that many steps.
     steps_per_execution: int = 1
@@ -48,6 +51,8 @@ class Recipe:
             raise ValueError("steps or epochs must be >= 1")
         if self.validation not in ("test", "split"):
             raise ValueError("validation is 'test' or 'split'")
+        if self.average_steps < 0:
+            raise ValueError("average_steps must be >= 0")
         if self.validation == "split" and not 0 < self.validation_split < 1:
             raise ValueError("validation 'split' needs 0 < validation_split < 1")
 
@@ -64,6 +69,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     # 100 steps. The seed sums the cross-entropy over the batch; Keras averages it. Adam divides
     # the gradient by its own running scale, so the two give the same updates once epsilon is
     # scaled too: TensorFlow 1's 1e-8 on a 50x larger gradient is 2e-10 on the mean.
+    # At the constant 1e-4 the last step's weights wander: test accuracy over the last 1,000 steps
+    # swings between 0.988 and 0.991 from one report to the next. The model kept is the average
+    # of the weights over about the last 1,000 steps, which the schedule itself leaves unchanged
+    # (seed 0: 0.9903 for the last weights, 0.9921 averaged; --average 0 turns it off).
     ("cnn", "seed"): Recipe(
         "cnn",
         "seed",
@@ -72,6 +81,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         adam_epsilon=1e-8 / 50,
         steps=10_000,
         eval_every=100,
+        average_steps=1000,
         steps_per_execution=10,
     ),
     # The tutorial MLP: Adam defaults, batch 100, up to 20 epochs, 10% validation split,

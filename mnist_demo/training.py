@@ -20,6 +20,7 @@ import tensorflow as tf
 from mnist_demo.augment import augment_batch
 from mnist_demo.data import Mnist, to_float
 from mnist_demo.models import as_float32, build_model, resolve_precision
+from mnist_demo.optimizer import FusedAdam
 from mnist_demo.recipes import Recipe
 
 Event = dict
@@ -61,8 +62,11 @@ def train(
     x_fit, y_fit, val = _split(recipe, data)
     plan = _plan(recipe, len(x_fit), max_steps)
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            _learning_rate(recipe, plan.total_steps), epsilon=recipe.adam_epsilon
+        optimizer=FusedAdam(
+            _learning_rate(recipe, plan.total_steps),
+            epsilon=recipe.adam_epsilon,
+            use_ema=recipe.average_steps > 0,
+            ema_momentum=1 - 1 / max(1, recipe.average_steps),
         ),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],

@@ -37,12 +37,14 @@ def assert_one_line_error(code, out, err):
 def test_train_then_evaluate_a_small_slice(tmp_path, mnist_path):
     save = tmp_path / "tiny.keras"
     code, out, err = run(
-        "train", "mlp", "--data", mnist_path, "--limit", 2000, "--steps", 40, "--save", save
-    )
+        "train", "mlp", "--data", mnist_path, "--limit", 2000, "--steps", 40, "--average", 20,
+        "--save", save,
+    )  # fmt: skip
     assert code == 0, err
     assert "test accuracy" in out and save.exists()
     meta = json.loads(save.with_suffix(".json").read_text())
     assert meta["model"] == "mlp" and meta["steps"] == 40 and "train mlp" in meta["command"]
+    assert meta["settings"]["average_steps"] == 20  # the saved model is the averaged one
     code, out, err = run("evaluate", save, "--data", mnist_path, "--json", "--limit", 2000)
     assert code == 0, err
     result = json.loads(out)
