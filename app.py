@@ -6,13 +6,17 @@ from the mnist_demo library.
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import time
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from mnist_demo.errors import DataError, DrawingError, MnistDemoError
 from mnist_demo.recipes import RECIPES, Recipe
@@ -80,6 +84,14 @@ def load_predictor(path: str, mtime: float, size: int):
     from mnist_demo.store import load_model
 
     return Predictor(load_model(path))
+
+
+@st.cache_resource(show_spinner=False)
+def keep_warm():
+    """One thread per server that keeps the models people are drawing for hot (see warm.py)."""
+    from mnist_demo.warm import KeepWarm
+
+    return KeepWarm()
 
 
 # ---------------------------------------------------------------- canvas
@@ -223,16 +235,34 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], columns) -
                 help=f"Model: {choice.label}",
             )
             answers.append((probs, st.container()))
-    seen = np.kron(x, np.ones((4, 4), np.float32))
+    keep_warm().touch([c.predictor for c in choices if c.predictor is not None])
+    seen = seen_png(x)
     for choice, answer in zip(choices, answers):
-        if answer is None:
-            continue
-        probs, box = answer
-        with box:
-            st.caption(choice.label)
-            left, right = st.columns([2.4, 1])
-            left.html(probability_bars(probs))
-            right.image(seen, caption="what it sees (28x28)", clamp=True)
+        if answer is not None:
+            probs, box = answer
+            box.html(details_html(choice.label, probs, seen))
+
+
+def seen_png(x: np.ndarray) -> str:
+    """The 28x28 input as a PNG data URI: inline, so that no image file has to be fetched."""
+    buf = io.BytesIO()
+    Image.fromarray(np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)).save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def details_html(label: str, probs: np.ndarray, seen: str) -> str:
+    """Where the model comes from, its ten probabilities and the 28x28 it saw, in one element:
+    each element is a message to the browser and a render, on every stroke."""
+    return (
+        f'<div style="font-size:14px;color:#6b7280;margin-bottom:6px">{escape(label)}</div>'
+        '<div style="display:flex;gap:16px;align-items:flex-end">'
+        f'<div style="flex:2.4">{probability_bars(probs)}</div>'
+        '<figure style="flex:1;margin:0;text-align:center">'
+        f'<img src="{seen}" alt="the 28x28 picture the model sees" width="112" height="112" '
+        'style="image-rendering:pixelated;border-radius:4px">'
+        '<figcaption style="font-size:12px;color:#6b7280">what it sees (28x28)</figcaption>'
+        "</figure></div>"
+    )
 
 
 def probability_bars(probs: np.ndarray) -> str:

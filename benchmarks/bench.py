@@ -203,11 +203,17 @@ def _fit_rate(keras, tf, build_model, precision, recipe, data, steps, warm, spe,
 # ------------------------------------------------------------------------------------ recipes
 
 
+# The seed CNN recipe without its two additions: the tutorial to the letter.
+VARIANTS = {"letter": ["--no-augment", "--average", "0"]}
+
+
 def recipes(which: list[str]) -> None:
-    """Each recipe as a whole command (`python -m mnist_demo train ...`), imports included."""
+    """Each recipe as a whole command (`python -m mnist_demo train ...`), imports included.
+    A spec is MODEL-RECIPE, or MODEL-RECIPE-VARIANT with a variant from VARIANTS."""
     print("\nrecipes: whole `train` command, wall time and test accuracy", flush=True)
     for spec in which:
-        model_name, recipe_name = spec.split("-")
+        model_name, recipe_name, *variant = spec.split("-")
+        extra = [a for v in variant for a in VARIANTS[v]]
         with tempfile.TemporaryDirectory() as tmp:
             save = Path(tmp) / f"{spec}.keras"
             t = time.perf_counter()
@@ -220,6 +226,7 @@ def recipes(which: list[str]) -> None:
                     model_name,
                     "--recipe",
                     recipe_name,
+                    *extra,
                     "--save",
                     str(save),
                 ],
@@ -234,7 +241,7 @@ def recipes(which: list[str]) -> None:
             meta = json.loads(save.with_suffix(".json").read_text())
         record(
             "recipes",
-            f"train {model_name} --recipe {recipe_name}",
+            " ".join(["train", model_name, "--recipe", recipe_name, *extra]),
             [wall],
             "s",
             accuracy=meta["test_accuracy"],
@@ -514,7 +521,9 @@ def main() -> None:
     if "throughput" in parts:
         throughput(data, repeats)
     if "recipes" in parts:
-        specs = ["cnn-fast", "mlp-fast"] + ([] if args.quick else ["mlp-seed", "cnn-seed"])
+        specs = ["cnn-fast", "mlp-fast"] + (
+            [] if args.quick else ["mlp-seed", "cnn-seed", "cnn-seed-letter"]
+        )
         recipes(args.recipes.split(",") if args.recipes else specs)
     if "predict" in parts:
         predict(data, repeats)

@@ -3,13 +3,19 @@ and training by a fast stand-in where speed matters."""
 
 from __future__ import annotations
 
+import base64
+import io
+import re
 import shutil
 import threading
 import time
 
 import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
+
+from mnist_demo.preprocess import preprocess
 
 from conftest import ROOT
 from drawings import draw
@@ -133,8 +139,14 @@ def test_drawing_is_predicted_by_every_model(weights, mnist, index):
     at = new_page(drawing)
     no_exception(at)
     assert metrics(at) == {"Prediction · CNN": str(label), "Prediction · MLP": str(label)}
-    assert len(at.get("html")) == 2  # the ten probabilities of each model
-    assert len(at.get("image")) == 2  # the 28x28 each model sees
+    details = [h.proto.body for h in at.get("html")]
+    assert len(details) == 2  # per model: where it comes from, ten bars, the 28x28 it sees
+    for html in details:
+        assert html.count("title=") == 10
+        seen = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
+        got = np.asarray(Image.open(io.BytesIO(base64.b64decode(seen))))
+        want = np.round(preprocess(drawing) * 255)  # what the model was given
+        assert got.shape == (28, 28) and np.abs(got - want).max() <= 1
 
 
 def test_blank_drawing_is_a_hint(weights):
@@ -180,7 +192,7 @@ def test_train_shows_progress_then_the_model_predicts(weights, fake_train, mnist
     assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy
     # The untrained stand-in network still gives a digit: the page uses this session's model.
     assert "Prediction · MLP" in metrics(at)
-    assert any("trained in this session" in c.value for c in at.caption)
+    assert any("trained in this session" in h.proto.body for h in at.get("html"))
 
 
 def test_stop_keeps_the_model_trained_so_far(weights, monkeypatch):

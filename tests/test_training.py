@@ -147,6 +147,7 @@ def test_evaluate_counts_right_answers(small):
 def test_recipes_are_faithful_to_the_seed():
     cnn, mlp = RECIPES[("cnn", "seed")], RECIPES[("mlp", "seed")]
     assert (cnn.learning_rate, cnn.batch_size, cnn.steps, cnn.eval_every) == (1e-4, 50, 10_000, 100)
+    assert (cnn.schedule, cnn.adam_epsilon, cnn.validation) == ("constant", 1e-8 / 50, "test")
     assert (mlp.batch_size, mlp.epochs, mlp.validation_split, mlp.early_stopping_patience) == (
         100,
         20,
