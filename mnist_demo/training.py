@@ -62,12 +62,7 @@ def train(
     x_fit, y_fit, val = _split(recipe, data)
     plan = _plan(recipe, len(x_fit), max_steps)
     model.compile(
-        optimizer=FusedAdam(
-            _learning_rate(recipe, plan.total_steps),
-            epsilon=recipe.adam_epsilon,
-            use_ema=recipe.average_steps > 0,
-            ema_momentum=1 - 1 / max(1, recipe.average_steps),
-        ),
+        optimizer=make_optimizer(recipe, plan.total_steps),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=plan.steps_per_execution,
@@ -163,6 +158,17 @@ def _split(recipe: Recipe, data: Mnist):
             (data.x_train[cut:], data.y_train[cut:]),
         )
     return data.x_train, data.y_train, (data.x_test, data.y_test)
+
+
+def make_optimizer(recipe: Recipe, total_steps: int) -> FusedAdam:
+    """The recipe's Adam: its learning rate (and schedule over `total_steps`), epsilon and
+    weight averaging."""
+    return FusedAdam(
+        _learning_rate(recipe, total_steps),
+        epsilon=recipe.adam_epsilon,
+        use_ema=recipe.average_steps > 0,
+        ema_momentum=1 - 1 / max(1, recipe.average_steps),
+    )
 
 
 def _learning_rate(recipe: Recipe, total_steps: int):
