@@ -89,7 +89,7 @@ def machine() -> dict:
 # --------------------------------------------------------------------------------- throughput
 
 
-def throughput(data, repeats: int) -> None:
+def throughput(data, repeats: int, which: list[str] | None = None) -> None:
     """Engine (metric stream, stop checks) vs plain model.fit: same model, batch, precision and
     optimizer (learning-rate schedule and weight averaging included), so the ratio is the
     engine's own cost. Stock Keras (its Adam, one step per call) is measured too: the engine's
@@ -108,6 +108,8 @@ def throughput(data, repeats: int) -> None:
         ("mlp", "fast", 700),
         ("mlp", "seed", 900),
     ]:
+        if which and f"{model_name}-{recipe_name}" not in which:
+            continue
         recipe = get_recipe(model_name, recipe_name)
         spe = _plan(recipe, len(data.x_train), None).steps_per_execution
         warm = steps // 4
@@ -492,7 +494,7 @@ def main() -> None:
     ap.add_argument(
         "--recipes",
         default=None,
-        help="comma-separated recipes to time, e.g. cnn-fast,mlp-fast (default: all)",
+        help="comma-separated recipes to measure, e.g. cnn-fast,mlp-fast (default: all)",
     )
     ap.add_argument(
         "--merge",
@@ -519,7 +521,7 @@ def main() -> None:
     data = load_mnist()
     repeats = 1 if args.quick else args.repeats
     if "throughput" in parts:
-        throughput(data, repeats)
+        throughput(data, repeats, args.recipes.split(",") if args.recipes else None)
     if "recipes" in parts:
         specs = ["cnn-fast", "mlp-fast"] + (
             [] if args.quick else ["mlp-seed", "cnn-seed", "cnn-seed-letter"]

@@ -17,8 +17,11 @@ weights, which Keras copies into the model when `fit` ends. Keras' average start
 step with the full momentum, so a run stopped after 200 steps at momentum 0.999 would keep 82% of
 its random initial weights. Here the momentum of the update after step t (t = 0 first) grows as
 min(ema_momentum, t / (t + 9)), as TensorFlow 1's ExponentialMovingAverage with num_updates does:
-the first update copies the weights and the average always covers the recent steps. The update
-is one fused pass too.
+the first update copies the weights and the average always covers the recent steps.
+
+Averaging costs two passes over the weights (at batch 50, a quarter of the seed CNN's step), so
+`average_every=k` updates the average after every k-th step only, with momentum^k and num_updates
+counted in updates; the last step's weights are folded in when `fit` ends.
 """
 
 from __future__ import annotations
@@ -29,6 +32,15 @@ import tensorflow as tf
 
 class FusedAdam(keras.optimizers.Adam):
     """`keras.optimizers.Adam`, with each dense update done by TensorFlow's fused Adam kernel."""
+
+    def __init__(self, *args, average_every: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        if average_every < 1:
+            raise ValueError("average_every must be >= 1")
+        self.average_every = average_every
+
+    def get_config(self):
+        return {**super().get_config(), "average_every": self.average_every}
 
     def update_step(self, gradient, variable, learning_rate):
         if self.amsgrad or isinstance(gradient, tf.IndexedSlices):
@@ -56,9 +68,29 @@ class FusedAdam(keras.optimizers.Adam):
     def _update_model_variables_moving_average(self, trainable_variables):
         if not self.use_ema:
             return
-        t = tf.cast(self.iterations, "float32")  # steps done before this one
-        momentum = tf.minimum(tf.cast(self.ema_momentum, "float32"), t / (t + 9.0))
-        for variable, average in zip(trainable_variables, self._model_variables_moving_average):
+        t = self.iterations  # steps done before this one
+        k = self.average_every
+        if k == 1:
+            self._average_in(trainable_variables, tf.cast(t, "float32"))
+        else:
+            tf.cond(
+                tf.equal(t % k, 0),
+                lambda: self._average_in(trainable_variables, tf.cast(t // k, "float32")),
+                lambda: tf.constant(False),
+            )
+
+    def finalize_variable_values(self, var_list):
+        steps = int(self.iterations.numpy())
+        k = self.average_every
+        if self.use_ema and steps > 0 and (steps - 1) % k:
+            self._average_in(var_list, tf.constant((steps - 1) // k + 1, "float32"))
+        super().finalize_variable_values(var_list)
+
+    def _average_in(self, variables, n):
+        """One update of the average, the n-th (n = 0 first)."""
+        cap = tf.cast(self.ema_momentum, "float32") ** self.average_every
+        momentum = tf.minimum(cap, n / (n + 9.0))
+        for variable, average in zip(variables, self._model_variables_moving_average):
             if average is None:
                 continue
             # average <- average - (1 - momentum) * (average - variable)
@@ -67,3 +99,4 @@ class FusedAdam(keras.optimizers.Adam):
                 alpha=tf.cast(1.0 - momentum, average.dtype),
                 delta=tf.convert_to_tensor(average) - tf.convert_to_tensor(variable),
             )
+        return tf.constant(True)

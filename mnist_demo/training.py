@@ -168,6 +168,7 @@ def make_optimizer(recipe: Recipe, total_steps: int) -> FusedAdam:
         epsilon=recipe.adam_epsilon,
         use_ema=recipe.average_steps > 0,
         ema_momentum=1 - 1 / max(1, recipe.average_steps),
+        average_every=max(1, recipe.average_steps // 30),  # 30 snapshots or more in the average
     )
 
 

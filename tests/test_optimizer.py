@@ -78,27 +78,41 @@ def test_trains_a_mixed_precision_model_like_keras_adam():
     assert losses["fused"][1] == pytest.approx(losses["keras"][1], rel=0.25)
 
 
-def numpy_average(w, grads, lr, momentum):
-    """The weights after each Adam step, averaged with momentum min(momentum, t / (t + 9))."""
+def numpy_average(w, grads, lr, momentum, every=1):
+    """The weights after every `every`-th Adam step (t = 0, every, 2 every, ...; and the last),
+    averaged with momentum min(momentum^every, n / (n + 9)) for the n-th average."""
     trail = [numpy_adam(w, grads[:k], lr) for k in range(1, len(grads) + 1)]
+    picked = trail[::every]
+    if (len(trail) - 1) % every:
+        picked.append(trail[-1])
     avg = np.zeros_like(trail[0])
-    for t, weights in enumerate(trail):
-        m = min(momentum, t / (t + 9))
+    for n, weights in enumerate(picked):
+        m = min(momentum**every, n / (n + 9))
         avg = m * avg + (1 - m) * weights
     return avg
 
 
-def test_weight_average_is_written_back_when_fit_ends(problem):
+@pytest.mark.parametrize(
+    "every, in_function",
+    [(1, False), (3, True), (7, False)],  # 40 steps: step 39 is a 3rd one, not a 7th
+    ids=["every", "3rd-traced", "7th"],
+)
+def test_weight_average_is_written_back_when_fit_ends(problem, every, in_function):
     w0, grads = problem
     grads = grads * 8  # 40 steps: the momentum reaches its cap (39 / 48 > 0.8)
-    optimizer = FusedAdam(1e-2, epsilon=1e-7, use_ema=True, ema_momentum=0.8)
+    optimizer = FusedAdam(1e-2, epsilon=1e-7, use_ema=True, ema_momentum=0.8, average_every=every)
     w = keras.Variable(w0.copy())
     optimizer.build([w])
+
+    def step(g):
+        optimizer.apply_gradients([(g, w)])
+
+    run = tf.function(step) if in_function else step
     for g in grads:
-        optimizer.apply_gradients([(tf.constant(g), w)])
+        run(tf.constant(g))
     np.testing.assert_allclose(w.numpy(), numpy_adam(w0, grads, 1e-2), atol=2e-6)  # raw
     optimizer.finalize_variable_values([w])  # what Model.fit does last
-    want = numpy_average(w0, grads, 1e-2, 0.8)
+    want = numpy_average(w0, grads, 1e-2, 0.8, every)
     np.testing.assert_allclose(w.numpy(), want, rtol=0, atol=2e-5)
     assert np.abs(want - numpy_adam(w0, grads, 1e-2)).max() > 1e-3  # averaging changed something
 
