@@ -35,6 +35,7 @@ K_DRAWING = "drawing"  # the last canvas image, for reruns that do not come from
 K_MESSAGE = "message"  # (level, text) shown once in the training panel
 K_SELECT_NEW = "select_new"  # a kind whose new session model should become the choice
 K_LAST_EVENTS = "last_events"  # the metric events of the last finished training
+K_SHOWN_WAITING = "shown_waiting"  # the page last showed this session's training as queued
 K_CANVAS = "canvas"
 K_STROKE = "stroke"
 
@@ -428,8 +429,10 @@ def training_ui() -> None:
         args=(recipe,),
         width="stretch",
     )
+    waiting = job is not None and job.state == "waiting"
+    st.session_state[K_SHOWN_WAITING] = waiting  # live_ui reruns the page when that changes
     b2.button(
-        "Stop" if not job or job.state != "waiting" else "Cancel",
+        "Cancel" if waiting else "Stop",
         key="stop",
         disabled=not active,
         on_click=stop_training,
@@ -468,6 +471,8 @@ def live_ui() -> None:
     if job is None:
         return
     view = job.view()
+    if st.session_state.get(K_SHOWN_WAITING) and view.state != "waiting":
+        st.rerun(scope="app")  # the queued training started: Cancel becomes Stop
     if view.state == "waiting":
         st.info(
             f"Another training is running on this server ({view.queued_behind} ahead of you). "

@@ -1,6 +1,6 @@
 """MNIST Studio benchmark: training throughput, recipe wall times, prediction latency, the app.
 
-    python benchmarks/bench.py                 # everything (about 25 minutes on 2 cores)
+    python benchmarks/bench.py                 # everything (about 35 minutes on 2 cores)
     python benchmarks/bench.py --quick         # skip the full seed-recipe runs
     python benchmarks/bench.py --only app      # one part: throughput, recipes, predict or app
     python benchmarks/bench.py --only recipes --recipes mlp-fast --merge   # redo rows, keep the rest

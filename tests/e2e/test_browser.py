@@ -78,6 +78,11 @@ def wait_for_more_steps(page, than: int, timeout=20_000):
 def test_mlp_training_is_live_and_stoppable(page):
     canvas = canvas_of(page)
     page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
+    # The fast recipe's 5 epochs take about 10 s here: too short to be sure of stopping it.
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("40")
+    epochs.press("Enter")
+    expect(page.get_by_text("40 epochs")).to_be_visible(timeout=10_000)
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
     expect(page.get_by_text("Loss (training batches)")).to_be_visible(timeout=10_000)
