@@ -172,24 +172,26 @@ def _train(args, argv) -> int:
     return 0
 
 
+# train's flags that replace one recipe setting each (steps and epochs replace each other).
+_OVERRIDES = {
+    "batch_size": "batch_size",
+    "learning_rate": "learning_rate",
+    "augment": "augment",
+    "seed": "seed",
+    "average": "average_steps",
+    "precision": "precision",
+}
+
+
 def _override(recipe, args):
     changes = {}
     if args.steps is not None:
         changes.update(steps=args.steps, epochs=None)
     if args.epochs is not None:
         changes.update(epochs=args.epochs, steps=None)
-    if args.batch_size is not None:
-        changes["batch_size"] = args.batch_size
-    if args.learning_rate is not None:
-        changes["learning_rate"] = args.learning_rate
-    if args.augment is not None:
-        changes["augment"] = args.augment
-    if args.seed is not None:
-        changes["seed"] = args.seed
-    if args.average is not None:
-        changes["average_steps"] = args.average
-    if args.precision is not None:
-        changes["precision"] = args.precision
+    for flag, setting in _OVERRIDES.items():
+        if getattr(args, flag) is not None:
+            changes[setting] = getattr(args, flag)
     try:
         return recipe.with_(**changes) if changes else recipe
     except ValueError as e:

@@ -29,7 +29,8 @@ def problem():
     return w0, grads
 
 
-def _apply(optimizer, w0, grads, *, in_function=False):
+def _apply(optimizer, w0, grads, *, in_function=False) -> keras.Variable:
+    """A weight started at w0, after one optimizer step per gradient."""
     w = keras.Variable(w0.copy())
     optimizer.build([w])
 
@@ -39,13 +40,13 @@ def _apply(optimizer, w0, grads, *, in_function=False):
     run = tf.function(step) if in_function else step
     for g in grads:
         run(tf.constant(g))
-    return w.numpy()
+    return w
 
 
 @pytest.mark.parametrize("in_function", [False, True], ids=["eager", "traced"])
 def test_matches_the_paper(problem, in_function):
     w0, grads = problem
-    got = _apply(FusedAdam(1e-2, epsilon=1e-7), w0, grads, in_function=in_function)
+    got = _apply(FusedAdam(1e-2, epsilon=1e-7), w0, grads, in_function=in_function).numpy()
     want = numpy_adam(w0, grads, 1e-2)
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)
     assert np.abs(got - w0).max() > 1e-2  # it moved
@@ -54,7 +55,7 @@ def test_matches_the_paper(problem, in_function):
 def test_follows_a_learning_rate_schedule(problem):
     w0, grads = problem
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, decay_steps=1, decay_rate=0.5)
-    got = _apply(FusedAdam(schedule, epsilon=1e-8), w0, grads)
+    got = _apply(FusedAdam(schedule, epsilon=1e-8), w0, grads).numpy()
     want = numpy_adam(w0, grads, lambda step: 1e-2 * 0.5**step, epsilon=1e-8)
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)
 
@@ -101,15 +102,7 @@ def test_weight_average_is_written_back_when_fit_ends(problem, every, in_functio
     w0, grads = problem
     grads = grads * 8  # 40 steps: the momentum reaches its cap (39 / 48 > 0.8)
     optimizer = FusedAdam(1e-2, epsilon=1e-7, use_ema=True, ema_momentum=0.8, average_every=every)
-    w = keras.Variable(w0.copy())
-    optimizer.build([w])
-
-    def step(g):
-        optimizer.apply_gradients([(g, w)])
-
-    run = tf.function(step) if in_function else step
-    for g in grads:
-        run(tf.constant(g))
+    w = _apply(optimizer, w0, grads, in_function=in_function)
     np.testing.assert_allclose(w.numpy(), numpy_adam(w0, grads, 1e-2), atol=2e-6)  # raw
     optimizer.finalize_variable_values([w])  # what Model.fit does last
     want = numpy_average(w0, grads, 1e-2, 0.8, every)
@@ -121,10 +114,7 @@ def test_weight_average_of_a_short_run_forgets_the_initial_weights(problem):
     """Stopped after 5 steps at momentum 0.999, the average is mostly the recent weights."""
     w0, grads = problem
     optimizer = FusedAdam(1e-2, use_ema=True, ema_momentum=0.999)
-    w = keras.Variable(w0.copy())
-    optimizer.build([w])
-    for g in grads:
-        optimizer.apply_gradients([(tf.constant(g), w)])
+    w = _apply(optimizer, w0, grads)
     last = w.numpy().copy()
     optimizer.finalize_variable_values([w])
     # Momenta 0, 0.1, 0.18, 0.25, 0.31: the last step's weights count 69%, the initial ones 0%.
