@@ -1,8 +1,8 @@
 """Fast single-drawing predictions: one compiled call with a fixed input shape per model.
 
-`model.predict` costs ~40 ms a call in Keras. A tf.function with a fixed (1, 28, 28, 1) float32
-signature traces once and then costs about what the arithmetic does; compiled by XLA into one
-fused CPU program it is faster again for the CNN (1.1 instead of 1.3 ms here).
+`model.predict` costs about 70 ms a call here (benchmarks/results.json). A tf.function with a
+fixed (1, 28, 28, 1) float32 signature traces once and then costs about what the arithmetic does;
+compiled by XLA into one fused CPU program it is faster again for the CNN (1.1 instead of 1.3 ms).
 """
 
 from __future__ import annotations
