@@ -28,7 +28,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 RESULTS = ROOT / "benchmarks" / "results.json"
 rows: list[dict] = []
 
@@ -99,7 +98,8 @@ def throughput(data, repeats: int, which: list[str] | None = None) -> None:
 
     from mnist_demo.models import build_model, resolve_precision
     from mnist_demo.recipes import get_recipe
-    from mnist_demo.training import _plan, make_optimizer, train
+    from mnist_demo.schedule import make_optimizer, plan_steps
+    from mnist_demo.training import train
 
     print("\ntraining throughput (samples/s, steady state after warm-up)", flush=True)
     for model_name, recipe_name, steps in [
@@ -111,7 +111,7 @@ def throughput(data, repeats: int, which: list[str] | None = None) -> None:
         if which and f"{model_name}-{recipe_name}" not in which:
             continue
         recipe = get_recipe(model_name, recipe_name)
-        spe = _plan(recipe, len(data.x_train), None).steps_per_execution
+        spe = plan_steps(recipe, len(data.x_train)).steps_per_execution
         warm = steps // 4
         eng, same, stock, eng_aug = [], [], [], []
         plain_recipe = recipe.with_(augment=False, early_stopping_patience=None)
@@ -256,11 +256,10 @@ def recipes(which: list[str]) -> None:
 
 
 def predict(data, repeats: int) -> None:
-    from mnist_demo.predictor import Predictor
+    from harness.drawings import drawing_set
+    from mnist_demo.inference import Predictor
     from mnist_demo.preprocess import preprocess
     from mnist_demo.store import load_model
-
-    from drawings import drawing_set
 
     print("\nsingle-drawing prediction in process (preprocess + model)", flush=True)
     drawings, _ = drawing_set(data.x_test, data.y_test, 200, seed=5, rgba=True)
@@ -321,9 +320,8 @@ def _time_cmd(args) -> float:
 def app(repeats: int) -> None:
     from playwright.sync_api import sync_playwright
 
-    sys.path.insert(0, str(ROOT))
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, start_app
-    from tests.e2e.strokes import draw_digit
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS, start_app
+    from harness.strokes import draw_digit
 
     print("\nthe app in headless Chromium", flush=True)
     tmp = tempfile.TemporaryDirectory()
@@ -397,7 +395,7 @@ _WATCH = """digit => { window.__latency = new Promise(resolve => {
 
 def _stroke_latency(page, canvas, digit) -> float:
     """Seconds from the last mouse-up of a digit to both metrics showing it (browser clock)."""
-    from tests.e2e.strokes import DIGITS
+    from harness.strokes import DIGITS
 
     page.evaluate(_WATCH, digit)
     # Draw every stroke but the last, let the app settle, then time the final stroke's mouse-up.

@@ -8,18 +8,22 @@ from mnist_demo.errors import (
     DrawingError,
     MnistDemoError,
     ModelFileError,
-    TrainingBusyError,
+    ShippedModelError,
     UnknownModelError,
 )
 
 __version__ = "1.0.0"
-MODEL_NAMES = ("cnn", "mlp")  # here, not in models.py, so that naming them does not load Keras
+# The two networks, by name and as people see them named. Here, not in models.py, so that naming
+# them does not load Keras; the shipped models in weights/ carry these names too.
+MODEL_KINDS = {"cnn": "CNN", "mlp": "MLP"}
+MODEL_NAMES = tuple(MODEL_KINDS)
 __all__ = [
+    "MODEL_KINDS",
     "MODEL_NAMES",
     "DataError",
     "DrawingError",
     "MnistDemoError",
     "ModelFileError",
-    "TrainingBusyError",
+    "ShippedModelError",
     "UnknownModelError",
 ]

@@ -18,7 +18,7 @@ P_THICKER = 0.3
 P_THINNER = 0.15
 
 
-def augment_batch(images: tf.Tensor, seed: tf.Tensor | None = None) -> tf.Tensor:
+def augment_batch(images: tf.Tensor) -> tf.Tensor:
     """(n, 28, 28, 1) float32 in [0, 1] -> the same shape, randomly transformed per image."""
     images = _random_affine(images)
     return _random_stroke_width(images)

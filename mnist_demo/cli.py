@@ -1,7 +1,9 @@
 """The command line: python -m mnist_demo train | evaluate | predict.
 
 Errors a user can cause print one line and exit with status 2 (1 when some images of a predict
-call failed); tracebacks are for bugs.
+call failed); tracebacks are for bugs. Modules that import TensorFlow are imported inside the
+commands, after `import_tensorflow_quietly()`: imported here, they would make `--help` and every
+mistyped flag wait seconds for TensorFlow and print its start-up chatter.
 """
 
 from __future__ import annotations
@@ -11,12 +13,30 @@ import json
 import sys
 import threading
 import time
-from pathlib import Path
 
-from mnist_demo.errors import MnistDemoError
+import numpy as np
+
+from mnist_demo import MODEL_NAMES
+from mnist_demo.data import ENV_VAR, load_mnist
+from mnist_demo.errors import DrawingError, MnistDemoError, ShippedModelError
+from mnist_demo.events import EVAL, HELD_OUT, PROGRESS, fraction_done, held_out_key, seconds_left
+from mnist_demo.preprocess import load_image, preprocess
+from mnist_demo.recipes import RECIPE_NAMES, get_recipe
+from mnist_demo.store import load_model, model_path, name_to_save, save_model
 from mnist_demo.tfimport import import_tensorflow_quietly
 
 PROG = "python -m mnist_demo"
+MODEL_HELP = "cnn, mlp, a saved model's name, or a path to a .keras file"
+DATA_HELP = f"mnist.npz or a folder of IDX files (default: ${ENV_VAR}, else download)"
+# train's flags that replace one recipe setting each: flag -> (the setting, its type, what it is).
+OVERRIDES = {
+    "--batch-size": ("batch_size", int, "the batch size"),
+    "--learning-rate": ("learning_rate", float, "Adam's (peak) learning rate"),
+    "--average": ("average_steps", int, "weight averaging: the average over about the last N "
+                  "steps is kept (0: the last step's weights)"),
+    "--seed": ("seed", int, "the random seed for initialisation and shuffling"),
+}  # fmt: skip
+SETTINGS = [setting for setting, _, _ in OVERRIDES.values()] + ["augment", "precision"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,65 +47,46 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Train, evaluate and query the MNIST Studio models.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    t = sub.add_parser("train", help="train the cnn or the mlp by a recipe and save it")
-    t.add_argument("model", help="cnn or mlp")
-    t.add_argument("--recipe", default="fast", help="seed (the tutorial's schedule) or fast")
-    t.add_argument(
-        "--data", help="mnist.npz or a folder of IDX files (default: $MNIST_DATA, else download)"
-    )
-    t.add_argument("--save", help="where to save (default: weights/MODEL-RECIPE.keras)")
-    t.add_argument("--no-save", action="store_true", help="train and evaluate only")
-    t.add_argument(
-        "--tensorboard", metavar="DIR", help="write TensorBoard logs (graph and scalars) here"
-    )
-    t.add_argument("--steps", type=int, help="override the recipe's number of steps")
-    t.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
-    t.add_argument("--batch-size", type=int, help="override the recipe's batch size")
-    t.add_argument("--learning-rate", type=float, help="override the recipe's learning rate")
-    t.add_argument(
-        "--augment",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="override the recipe's drawing-like augmentation (shifts, rotations, stroke widths)",
-    )
-    t.add_argument(
-        "--precision",
-        choices=["auto", "float32", "mixed_bfloat16"],
-        help="override the recipe's precision (auto: bfloat16 where the CPU has it)",
-    )
-    t.add_argument(
-        "--average",
-        type=int,
-        metavar="STEPS",
-        help="override the recipe's weight averaging: keep the average over about the last "
-        "STEPS steps (0: the last step's weights)",
-    )
-    t.add_argument("--seed", type=int, help="random seed for initialisation and shuffling")
-    t.add_argument("--limit", type=int, help="train on the first N training and test images only")
-
+    _train_parser(sub.add_parser("train", help="train the cnn or the mlp by a recipe and save it"))
     e = sub.add_parser("evaluate", help="accuracy and loss on the MNIST test set")
-    e.add_argument("model", help="cnn, mlp, a saved model's name, or a path to a .keras file")
-    e.add_argument("--data", help="mnist.npz or a folder of IDX files")
+    e.add_argument("model", help=MODEL_HELP)
+    e.add_argument("--data", help=DATA_HELP)
     e.add_argument("--limit", type=int, help="evaluate on the first N test images only")
     e.add_argument("--json", action="store_true", help="print one JSON object")
-
     r = sub.add_parser("predict", help="the digit in each image, preprocessed as the app does")
-    r.add_argument(
-        "images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... of any size and polarity"
-    )
-    r.add_argument(
-        "--model", default="cnn", help="cnn (default), mlp, a saved name, or a .keras path"
-    )
+    r.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG... any size, polarity")
+    r.add_argument("--model", default="cnn", help=f"{MODEL_HELP} (default: cnn)")
     r.add_argument("--json", action="store_true", help="one JSON object per image, one per line")
     return p
+
+
+def _train_parser(t: argparse.ArgumentParser) -> None:
+    t.add_argument("model", help=" or ".join(MODEL_NAMES))
+    t.add_argument("--recipe", default="fast", help=" or ".join(RECIPE_NAMES) + " (default: fast)")
+    t.add_argument("--data", help=DATA_HELP)
+    t.add_argument("--save", metavar="NAME|PATH", help="a name in the app's weights folder, or "
+                   "a .keras path (default: MODEL-RECIPE in the weights folder)")  # fmt: skip
+    t.add_argument("--no-save", action="store_true", help="train and evaluate only")
+    t.add_argument("--replace-shipped", action="store_true", help="allow --save cnn or mlp")
+    t.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs here")
+    length = t.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="override the recipe's number of steps")
+    length.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
+    for flag, (setting, kind, text) in OVERRIDES.items():
+        t.add_argument(flag, dest=setting, type=kind, metavar="LR" if kind is float else "N",
+                       help=f"override {text}")  # fmt: skip
+    t.add_argument("--augment", action=argparse.BooleanOptionalAction, help="override the "
+                   "drawing-like augmentation (shifts, rotations, stroke widths)")  # fmt: skip
+    t.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"],
+                   help="override the precision (auto: bfloat16 where the CPU has it)")  # fmt: skip
+    t.add_argument("--limit", type=int, help="train on the first N training and test images only")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
-        if args.command != "predict":
+        if args.command != "predict":  # predict imports TensorFlow only once an image is read
             import_tensorflow_quietly()
         return {"train": _train, "evaluate": _evaluate, "predict": _predict}[args.command](
             args, argv
@@ -99,37 +100,43 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args, argv) -> int:
-    from mnist_demo.recipes import get_recipe
-
-    recipe = get_recipe(args.model, args.recipe)
-    recipe = _override(recipe, args)
-    save_path = (
-        None if args.no_save else Path(args.save or f"weights/{args.model}-{args.recipe}.keras")
-    )
-    if save_path is not None and save_path.suffix != ".keras":
-        raise MnistDemoError(f"--save {save_path}: the file name must end in .keras")
-
-    from mnist_demo.data import load_mnist
-    from mnist_demo.store import save_model
-    from mnist_demo.training import train
-
+    recipe = _override(get_recipe(args.model, args.recipe), args)
+    target = None if args.no_save else model_path(args.save or f"{args.model}-{args.recipe}")
+    if target is not None:
+        if target.suffix != ".keras":
+            raise MnistDemoError(f"--save {target}: the file name must end in .keras")
+        try:
+            name_to_save(target.stem, args.replace_shipped)  # refused now, not after training
+        except ShippedModelError as e:
+            raise ShippedModelError(f"{e}, or pass --replace-shipped") from None
     data = load_mnist(args.data)
     if args.limit:
         data = data.head(args.limit)
-    print(
-        f"training {recipe.model} with the {recipe.name} recipe on {len(data.x_train)} images "
-        f"({data.source})",
-        flush=True,
-    )
-    stop = threading.Event()
-    box: dict = {}
-    progress = _Progress()
+    print(f"training {recipe.model} with the {recipe.name} recipe on {len(data.x_train)} images "
+          f"({data.source})", flush=True)  # fmt: skip
+    res = _train_in_background(recipe, data, args.tensorboard)
+    print(f"{'stopped' if res.stopped else 'done'}: {res.steps} steps ({res.epochs:.2f} epochs) "
+          f"in {res.seconds:.1f} s, {res.precision}; test accuracy {res.test_accuracy:.4f}, "
+          f"loss {res.test_loss:.4f}")  # fmt: skip
+    if target is not None:
+        meta = res.metadata(" ".join([PROG, *argv]))
+        path = save_model(res.model, target.stem, meta, target.parent,
+                          replace_shipped=args.replace_shipped)  # fmt: skip
+        print(f"saved {path} (and {path.with_suffix('.json').name})")
+    return 0
+
+
+def _train_in_background(recipe, data, tensorboard_dir):
+    """Train in a worker thread, so that Ctrl-C stops after the current batch and keeps the model
+    (a KeyboardInterrupt inside TensorFlow would lose it)."""
+    from mnist_demo.training import train
+
+    stop, box, progress = threading.Event(), {}, _Progress()
 
     def work():
         try:
-            box["result"] = train(
-                recipe, data, subscribers=[progress], stop=stop, tensorboard_dir=args.tensorboard
-            )
+            box["result"] = train(recipe, data, subscribers=[progress], stop=stop,
+                                  tensorboard_dir=tensorboard_dir)  # fmt: skip
         except BaseException as e:  # handed to the main thread
             box["error"] = e
 
@@ -138,60 +145,22 @@ def _train(args, argv) -> int:
     try:
         while worker.is_alive():
             worker.join(0.2)
-    except KeyboardInterrupt:  # Ctrl-C stops after the current batch and keeps the model
+    except KeyboardInterrupt:
         print("\nstopping after this batch...", file=sys.stderr, flush=True)
         stop.set()
         worker.join()
+    progress.close()
     if "error" in box:
         raise box["error"]
-    res = box["result"]
-    progress.close()
-    print(
-        f"{'stopped' if res.stopped else 'done'}: {res.steps} steps ({res.epochs:.2f} epochs) in "
-        f"{res.seconds:.1f} s, {res.precision}; test accuracy {res.test_accuracy:.4f}, "
-        f"loss {res.test_loss:.4f}"
-    )
-    if save_path is not None:
-        meta = {
-            "model": recipe.model,
-            "recipe": recipe.name,
-            "settings": recipe.settings(),
-            "precision": res.precision,
-            "test_accuracy": round(res.test_accuracy, 6),
-            "test_loss": round(res.test_loss, 6),
-            "test_images": len(data.x_test),
-            "train_images": len(data.x_train),
-            "steps": res.steps,
-            "epochs": round(res.epochs, 3),
-            "train_seconds": round(res.seconds, 2),
-            "stopped_early": res.stopped,
-            "command": " ".join([PROG, *argv]),
-        }
-        path = save_model(res.model, save_path.stem, meta, save_path.parent)
-        print(f"saved {path} (and {path.with_suffix('.json').name})")
-    return 0
-
-
-# train's flags that replace one recipe setting each (steps and epochs replace each other).
-_OVERRIDES = {
-    "batch_size": "batch_size",
-    "learning_rate": "learning_rate",
-    "augment": "augment",
-    "seed": "seed",
-    "average": "average_steps",
-    "precision": "precision",
-}
+    return box["result"]
 
 
 def _override(recipe, args):
-    changes = {}
+    changes = {s: getattr(args, s) for s in SETTINGS if getattr(args, s) is not None}
     if args.steps is not None:
         changes.update(steps=args.steps, epochs=None)
     if args.epochs is not None:
         changes.update(epochs=args.epochs, steps=None)
-    for flag, setting in _OVERRIDES.items():
-        if getattr(args, flag) is not None:
-            changes[setting] = getattr(args, flag)
     try:
         return recipe.with_(**changes) if changes else recipe
     except ValueError as e:
@@ -199,9 +168,7 @@ def _override(recipe, args):
 
 
 def _evaluate(args, argv) -> int:
-    from mnist_demo.data import load_mnist
-    from mnist_demo.store import load_model
-    from mnist_demo.training import evaluate
+    from mnist_demo.inference import evaluate
 
     model = load_model(args.model)
     data = load_mnist(args.data)
@@ -217,11 +184,6 @@ def _evaluate(args, argv) -> int:
 
 
 def _predict(args, argv) -> int:
-    import numpy as np
-
-    from mnist_demo.errors import DrawingError
-    from mnist_demo.preprocess import load_image, preprocess
-
     inputs, errors = {}, {}
     for path in args.images:
         try:
@@ -231,37 +193,27 @@ def _predict(args, argv) -> int:
     probs = {}
     if inputs:
         import_tensorflow_quietly()
-        from mnist_demo.store import load_model
-        from mnist_demo.training import predict_probs
+        from mnist_demo.inference import predict_probs
 
-        model = load_model(args.model)
-        batch = np.stack(list(inputs.values()))[..., None]
-        probs = dict(zip(inputs, predict_probs(model, batch)))
+        batch = np.stack(list(inputs.values()))
+        probs = dict(zip(inputs, predict_probs(load_model(args.model), batch)))
     for path in args.images:
-        if path in errors:
-            line = {"image": path, "error": errors[path]}
-            print(json.dumps(line) if args.json else f"{path}: error: {errors[path]}")
-        else:
-            p = probs[path]
-            digit = int(p.argmax())
-            if args.json:
-                print(
-                    json.dumps(
-                        {
-                            "image": path,
-                            "digit": digit,
-                            "probabilities": [round(float(v), 6) for v in p],
-                        }
-                    )
-                )
-            else:
-                print(f"{path}: {digit} ({p[digit]:.1%})")
+        print(_prediction_line(path, probs.get(path), errors.get(path), args.json))
     if errors:
-        print(
-            f"error: {len(errors)} of {len(args.images)} images could not be read", file=sys.stderr
-        )
+        print(f"error: {len(errors)} of {len(args.images)} images could not be read",
+              file=sys.stderr)  # fmt: skip
         return 1
     return 0
+
+
+def _prediction_line(path: str, probs, error: str | None, as_json: bool) -> str:
+    if error is not None:
+        return json.dumps({"image": path, "error": error}) if as_json else f"{path}: error: {error}"
+    digit = int(probs.argmax())
+    if as_json:
+        rounded = [round(float(v), 6) for v in probs]
+        return json.dumps({"image": path, "digit": digit, "probabilities": rounded})
+    return f"{path}: {digit} ({probs[digit]:.1%})"
 
 
 class _Progress:
@@ -272,30 +224,26 @@ class _Progress:
         self.last_line = 0.0
 
     def __call__(self, e: dict) -> None:
-        if e["kind"] not in ("step", "eval"):
+        if e["kind"] not in PROGRESS:
             return
-        done = e["step"] / max(1, e["total_steps"])
-        rate = e["samples_per_s"]
-        left = (e["total_steps"] - e["step"]) * (e["elapsed"] / max(1, e["step"]))
-        acc = next((e[k] for k in ("test_accuracy", "val_accuracy") if k in e), None)
-        text = (
+        if self.tty:
+            bar = "#" * int(fraction_done(e) * 24)
+            end = "\n" if e["kind"] == EVAL else ""
+            sys.stdout.write(f"\r[{bar:<24}] {self.line(e)}\033[K{end}")
+            sys.stdout.flush()
+        elif e["kind"] == EVAL or time.monotonic() - self.last_line >= 5:
+            print(self.line(e), flush=True)
+            self.last_line = time.monotonic()
+
+    @staticmethod
+    def line(e: dict) -> str:
+        held_out = held_out_key(e)
+        return (
             f"step {e['step']}/{e['total_steps']} epoch {e['epoch']:.2f} "
             f"loss {e.get('loss', float('nan')):.4f} acc {e.get('accuracy', float('nan')):.4f}"
-            + (
-                f" {'test' if 'test_accuracy' in e else 'val'}_acc {acc:.4f}"
-                if acc is not None
-                else ""
-            )
-            + f" | {rate:,.0f} samples/s, {left:.0f} s left"
+            + (f" {HELD_OUT[held_out]} acc {e[held_out]:.4f}" if held_out else "")
+            + f" | {e['samples_per_s']:,.0f} samples/s, {seconds_left(e):.0f} s left"
         )
-        if self.tty:
-            bar = "#" * int(done * 24)
-            end = "\n" if e["kind"] == "eval" else ""
-            sys.stdout.write(f"\r[{bar:<24}] {text}\033[K{end}")
-            sys.stdout.flush()
-        elif e["kind"] == "eval" or time.monotonic() - self.last_line >= 5:
-            print(text, flush=True)
-            self.last_line = time.monotonic()
 
     def close(self) -> None:
         if self.tty:

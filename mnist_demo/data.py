@@ -14,13 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_demo.errors import DataError
+from mnist_demo.errors import DataError, first_line
 
 ENV_VAR = "MNIST_DATA"
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
-TRAIN_SIZE = 60_000
-TEST_SIZE = 10_000
 
 # The four original files, as LeCun's site names them; a folder may hold them gzipped or not.
 IDX_FILES = {
@@ -84,7 +82,7 @@ def _download() -> dict[str, np.ndarray]:
         (x_train, y_train), (x_test, y_test) = mnist.load_data()
     except Exception as e:  # a failed download surfaces as many exception types
         raise DataError(
-            f"could not download MNIST ({type(e).__name__}: {_first_line(e)}); offline? {_FIX}"
+            f"could not download MNIST ({type(e).__name__}: {first_line(e)}); offline? {_FIX}"
         ) from e
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
@@ -104,7 +102,7 @@ def _read_npz(p: Path) -> dict[str, np.ndarray]:
     except DataError:
         raise
     except Exception as e:  # truncated member, bad CRC, pickled object...
-        raise DataError(f"{p} is corrupt ({_first_line(e)}): {_FIX}") from e
+        raise DataError(f"{p} is corrupt ({first_line(e)}): {_FIX}") from e
 
 
 def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
@@ -123,7 +121,7 @@ def _read_idx(p: Path) -> np.ndarray:
     try:
         raw = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise DataError(f"{p} cannot be read ({_first_line(e)}): {_FIX}") from e
+        raise DataError(f"{p} cannot be read ({first_line(e)}): {_FIX}") from e
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{p} is not an IDX file of unsigned bytes: {_FIX}")
     ndim = raw[3]
@@ -151,7 +149,12 @@ def _validate(a: dict[str, np.ndarray], source: str) -> Mnist:
             )
         if x.dtype != np.uint8:
             raise DataError(f"{source}: x_{split} is {x.dtype}, expected uint8 pixels: {_FIX}")
-        if not np.issubdtype(y.dtype, np.integer) or y.size == 0 or y.min() < 0 or y.max() > 9:
+        if (
+            not np.issubdtype(y.dtype, np.integer)
+            or y.size == 0
+            or y.min() < 0
+            or y.max() >= NUM_CLASSES
+        ):
             raise DataError(f"{source}: y_{split} must hold integer labels 0..9: {_FIX}")
         if x.shape[0] == 0:
             raise DataError(f"{source}: x_{split} is empty: {_FIX}")
@@ -162,8 +165,3 @@ def _validate(a: dict[str, np.ndarray], source: str) -> Mnist:
         a["y_test"].astype(np.uint8),
         source,
     )
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__

@@ -21,5 +21,12 @@ class UnknownModelError(MnistDemoError, ValueError):
     """A model or recipe name that does not exist."""
 
 
-class TrainingBusyError(MnistDemoError):
-    """Another training already holds the only training slot."""
+class ShippedModelError(MnistDemoError):
+    """A save would overwrite one of the shipped models without being told to."""
+
+
+def first_line(e: BaseException) -> str:
+    """The first non-blank line of an exception's message (its type's name when it has none):
+    third-party errors can run to pages, and a user is shown one line."""
+    lines = [line for line in str(e).splitlines() if line.strip()]
+    return lines[0].strip() if lines else type(e).__name__

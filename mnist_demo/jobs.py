@@ -15,18 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mnist_demo.data import Mnist
-from mnist_demo.errors import MnistDemoError
+from mnist_demo.errors import MnistDemoError, first_line
 from mnist_demo.recipes import Recipe
 
-WAITING, RUNNING, DONE, STOPPED, FAILED, CANCELLED = (
-    "waiting",
-    "running",
-    "done",
-    "stopped",
-    "failed",
-    "cancelled",
-)
-FINISHED = (DONE, STOPPED, FAILED, CANCELLED)
+# A job's states: it waits for a slot, runs, and ends in one of the four FINISHED states.
+WAITING, RUNNING = "waiting", "running"
+DONE, STOPPED, FAILED, CANCELLED = FINISHED = ("done", "stopped", "failed", "cancelled")
+ACTIVE = (WAITING, RUNNING)
 log = logging.getLogger(__name__)
 OWNER_CHECK_S = 2.0  # how often a job asks whether the page that started it is still open
 
@@ -155,7 +150,7 @@ class TrainingJob:
             self._set(FAILED, str(e))
         except Exception as e:  # a bug: keep the server up, log it, say what happened
             log.exception("training %s failed", self.recipe)
-            self._set(FAILED, f"training failed: {type(e).__name__}: {_first_line(e)}")
+            self._set(FAILED, f"training failed: {type(e).__name__}: {first_line(e)}")
         finally:
             self._slots.release(self)
 
@@ -172,8 +167,3 @@ class TrainingJob:
         with self._lock:
             self._state = state
             self._error = error
-
-
-def _first_line(e: BaseException) -> str:
-    lines = [line for line in str(e).splitlines() if line.strip()]
-    return lines[0] if lines else ""

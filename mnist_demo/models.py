@@ -11,11 +11,10 @@ import keras
 from keras import layers
 
 from mnist_demo import MODEL_NAMES
+from mnist_demo.data import IMAGE_SHAPE, NUM_CLASSES
 from mnist_demo.errors import UnknownModelError
 
-NUM_CLASSES = 10
-INPUT_SHAPE = (28, 28, 1)
-PARAM_COUNTS = {"cnn": 3_274_634, "mlp": 669_706}  # as the seed's networks have
+INPUT_SHAPE = (*IMAGE_SHAPE, 1)  # one grey channel
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 

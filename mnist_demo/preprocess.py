@@ -135,11 +135,6 @@ def preprocess(image: np.ndarray) -> np.ndarray:
     return _centre(_fit(crop, FIT))
 
 
-def preprocess_batch(images: list[np.ndarray]) -> np.ndarray:
-    """Many drawings -> (n, 28, 28, 1) float32, ready for one model call."""
-    return np.stack([preprocess(im) for im in images])[..., None]
-
-
 def stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width, in pixels, of the ink in a boolean mask: 2 * area / perimeter, corrected
     for the staircase of pixel edges along curves (which lengthens a perimeter by 4/pi on average)."""

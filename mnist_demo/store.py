@@ -16,11 +16,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_demo.errors import ModelFileError, UnknownModelError
+from mnist_demo import MODEL_NAMES
+from mnist_demo.errors import ModelFileError, ShippedModelError, UnknownModelError, first_line
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 WEIGHTS_ENV = "MNIST_STUDIO_WEIGHTS"  # another folder of models, for a deployment or a test
-SHIPPED = ("cnn", "mlp")
+SHIPPED = MODEL_NAMES  # weights/cnn.keras and weights/mlp.keras: what the page answers with first
+Folder = Path | str | None  # a folder of models; None: weights_root()'s
 _NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -40,7 +42,7 @@ class SavedModel:
         return self.meta.get("test_accuracy")
 
 
-def weights_root(weights_dir: Path | str | None = None) -> Path:
+def weights_root(weights_dir: Folder = None) -> Path:
     """The folder of saved models: the argument, else $MNIST_STUDIO_WEIGHTS, else weights/."""
     return Path(weights_dir or os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR)
 
@@ -56,13 +58,25 @@ def sanitize_name(name: str) -> str:
     return stem
 
 
-def save_model(model, name: str, meta: dict, weights_dir: Path | str | None = None) -> Path:
+def name_to_save(name: str, replace_shipped: bool = False) -> str:
+    """The file stem a save under `name` writes; ShippedModelError for a shipped model's name
+    unless `replace_shipped` (a caller can check before training rather than after)."""
+    stem = sanitize_name(name)
+    if stem in SHIPPED and not replace_shipped:
+        raise ShippedModelError(f"{stem!r} is the name of a shipped model: choose another name")
+    return stem
+
+
+def save_model(
+    model, name: str, meta: dict, weights_dir: Folder = None, *, replace_shipped: bool = False
+) -> Path:
     """Write weights_dir/NAME.keras and NAME.json atomically; returns the .keras path.
 
-    The model is saved without optimizer state. A crash mid-save leaves any previous file intact."""
+    The model is saved without optimizer state. A crash mid-save leaves any previous file intact.
+    The shipped models' names are refused unless `replace_shipped`."""
+    stem = name_to_save(name, replace_shipped)
     weights_dir = weights_root(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
-    stem = sanitize_name(name)
     target = weights_dir / f"{stem}.keras"
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".keras", dir=weights_dir)
     os.close(fd)
@@ -88,7 +102,7 @@ def save_model(model, name: str, meta: dict, weights_dir: Path | str | None = No
     return target
 
 
-def load_model(ref: str | os.PathLike, weights_dir: Path | str | None = None):
+def load_model(ref: str | os.PathLike, weights_dir: Folder = None):
     """Load a model by name (`cnn`, `mlp`, a saved name) or path, with Keras' safe_mode.
 
     Checks the sha256 against the sidecar when there is one. Raises ModelFileError with the reason
@@ -100,19 +114,28 @@ def load_model(ref: str | os.PathLike, weights_dir: Path | str | None = None):
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # Keras raises many types for a bad archive or config
-        raise ModelFileError(f"{path} cannot be loaded: {_first_line(e)}") from e
+        raise ModelFileError(f"{path} cannot be loaded: {first_line(e)}") from e
     if not isinstance(model, keras.Model):
         raise ModelFileError(f"{path} does not hold a Keras model")
     return model
 
 
-def resolve(ref: str | os.PathLike, weights_dir: Path | str | None = None) -> Path:
-    """`cnn` -> weights/cnn.keras; a path (anything with a slash or a .keras suffix) stays a path."""
+def model_path(ref: str | os.PathLike, weights_dir: Folder = None) -> Path:
+    """`cnn` -> weights/cnn.keras; a path (anything with a slash or a suffix) stays a path."""
     text = str(ref)
-    if os.sep in text or "/" in text or text.endswith(".keras") or Path(text).suffix:
+    if _is_path(text):
         return Path(text).expanduser()
-    path = weights_root(weights_dir) / f"{sanitize_name(text)}.keras"
-    if not path.exists():
+    return weights_root(weights_dir) / f"{sanitize_name(text)}.keras"
+
+
+def _is_path(text: str) -> bool:
+    return os.sep in text or "/" in text or bool(Path(text).suffix)
+
+
+def resolve(ref: str | os.PathLike, weights_dir: Folder = None) -> Path:
+    """The .keras file a name or path refers to; UnknownModelError for a name not saved."""
+    path = model_path(ref, weights_dir)
+    if not _is_path(text := str(ref)) and not path.exists():
         known = ", ".join(m.name for m in list_models(weights_dir)) or "none saved"
         raise UnknownModelError(
             f"unknown model {text!r}: choose one of {known}, or give a .keras path"
@@ -128,13 +151,13 @@ def read_meta(path: Path) -> dict:
     try:
         meta = json.loads(sidecar.read_text())
     except (OSError, ValueError) as e:
-        raise ModelFileError(f"{sidecar} is not readable JSON ({_first_line(e)})") from e
+        raise ModelFileError(f"{sidecar} is not readable JSON ({first_line(e)})") from e
     if not isinstance(meta, dict):
         raise ModelFileError(f"{sidecar} does not hold a JSON object")
     return meta
 
 
-def list_models(weights_dir: Path | str | None = None) -> list[SavedModel]:
+def list_models(weights_dir: Folder = None) -> list[SavedModel]:
     """Every .keras file in weights_dir, shipped models first; unusable ones carry their reason."""
     weights_dir = weights_root(weights_dir)
     if not weights_dir.is_dir():
@@ -179,7 +202,7 @@ def _check_file(path: Path, meta: dict | None = None) -> None:
             names = set(z.namelist())
             bad = z.testzip()
     except (zipfile.BadZipFile, OSError) as e:
-        raise ModelFileError(f"{path} is corrupt ({_first_line(e)})") from e
+        raise ModelFileError(f"{path} is corrupt ({first_line(e)})") from e
     if bad is not None:
         raise ModelFileError(f"{path} is corrupt (bad checksum in {bad})")
     if "config.json" not in names:
@@ -201,7 +224,7 @@ def _without_optimizer(model):
 
 
 def _versions() -> dict:
-    import keras
+    import keras  # loaded already by whoever has a model to save; see load_model
     import tensorflow as tf
 
     return {"tensorflow": tf.__version__, "keras": keras.__version__}
@@ -224,8 +247,3 @@ def _write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__

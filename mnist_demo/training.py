@@ -6,7 +6,6 @@ ends training after the current batch and leaves the partly trained model usable
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import deque
@@ -18,15 +17,16 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_demo.augment import augment_batch
-from mnist_demo.data import Mnist, to_float
+from mnist_demo.data import Mnist
+from mnist_demo.events import END, EVAL, START, STEP
+from mnist_demo.inference import BATCH, evaluate
 from mnist_demo.models import as_float32, build_model, resolve_precision
-from mnist_demo.optimizer import FusedAdam
 from mnist_demo.recipes import Recipe
+from mnist_demo.schedule import make_optimizer, plan_steps
 
-Event = dict
+Event = dict  # see events.py
 Subscriber = Callable[[Event], None]
 EMIT_INTERVAL_S = 0.5  # a step event at most this often: reading metrics forces a device sync
-EVAL_BATCH = 1000
 
 
 @dataclass
@@ -40,7 +40,28 @@ class TrainResult:
     test_accuracy: float
     test_loss: float
     stopped: bool  # True when a stop request or early stopping ended it before the schedule
+    train_images: int  # the training set it was given (a validation split included)
+    test_images: int  # the test set its accuracy and loss come from
     history: list[Event] = field(default_factory=list)
+
+    def metadata(self, command: str) -> dict:
+        """How this model was trained, for its sidecar (store.save_model adds the file's own
+        facts): the one place the page and the CLI both take it from."""
+        return {
+            "model": self.recipe.model,
+            "recipe": self.recipe.name,
+            "settings": self.recipe.settings(),
+            "precision": self.precision,
+            "test_accuracy": round(self.test_accuracy, 6),
+            "test_loss": round(self.test_loss, 6),
+            "test_images": self.test_images,
+            "train_images": self.train_images,
+            "steps": self.steps,
+            "epochs": round(self.epochs, 3),
+            "train_seconds": round(self.seconds, 2),
+            "stopped_early": self.stopped,
+            "command": command,
+        }
 
 
 def train(
@@ -60,7 +81,7 @@ def train(
     keras.utils.set_random_seed(recipe.seed)
     model = build_model(recipe.model, precision)
     x_fit, y_fit, val = _split(recipe, data)
-    plan = _plan(recipe, len(x_fit), max_steps)
+    plan = plan_steps(recipe, len(x_fit), max_steps)
     model.compile(
         optimizer=make_optimizer(recipe, plan.total_steps),
         loss="sparse_categorical_crossentropy",
@@ -68,27 +89,30 @@ def train(
         steps_per_execution=plan.steps_per_execution,
     )
     reporter = _Reporter(recipe, plan, len(x_fit), subscribers, stop)
-    callbacks: list[keras.callbacks.Callback] = [reporter]
-    if recipe.early_stopping_patience is not None:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=recipe.early_stopping_patience
-            )
-        )
-    if tensorboard_dir:
-        callbacks.append(keras.callbacks.TensorBoard(tensorboard_dir, write_graph=True))
-    train_ds = _train_dataset(x_fit, y_fit, recipe)
-    val_ds = _eval_dataset(*val)
     reporter.start()
     model.fit(
-        train_ds,
+        _train_dataset(x_fit, y_fit, recipe),
         epochs=plan.rounds,
         steps_per_epoch=plan.steps_per_round,
-        validation_data=val_ds,
-        callbacks=callbacks,
+        validation_data=_eval_dataset(*val),
+        callbacks=[reporter, *_extra_callbacks(recipe, tensorboard_dir)],
         shuffle=False,  # the dataset shuffles itself
         verbose=0,
     )
+    return _result(recipe, data, model, reporter, precision)
+
+
+def _extra_callbacks(recipe: Recipe, tensorboard_dir: str | None) -> list:
+    callbacks = []
+    if (patience := recipe.early_stopping_patience) is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience))
+    if tensorboard_dir:
+        callbacks.append(keras.callbacks.TensorBoard(tensorboard_dir, write_graph=True))
+    return callbacks
+
+
+def _result(recipe, data, model, reporter, precision) -> TrainResult:
+    """The trained model, evaluated on the test set once training is over."""
     seconds = time.perf_counter() - reporter.t0
     model = as_float32(model)  # portable to any CPU, no optimizer state; what gets saved
     test_loss, test_accuracy = evaluate(model, data.x_test, data.y_test)
@@ -98,53 +122,15 @@ def train(
         recipe=recipe,
         precision=precision,
         steps=reporter.step,
-        epochs=reporter.step * recipe.batch_size / len(x_fit),
+        epochs=reporter.step * recipe.batch_size / reporter.n_train,
         seconds=seconds,
         test_accuracy=test_accuracy,
         test_loss=test_loss,
-        stopped=reporter.step < plan.total_steps,
+        stopped=reporter.step < reporter.plan.total_steps,
+        train_images=len(data.x_train),
+        test_images=len(data.x_test),
         history=list(reporter.history),
     )
-
-
-def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(loss, accuracy) of `model` on uint8 images (n, 28, 28) and labels (n,), in large batches."""
-    probs = predict_probs(model, x)
-    p = np.clip(probs[np.arange(len(y)), y.astype(np.int64)], 1e-7, 1.0)
-    return float(-np.log(p).mean()), float((probs.argmax(1) == y).mean())
-
-
-def predict_probs(model: keras.Model, x: np.ndarray, batch: int = EVAL_BATCH) -> np.ndarray:
-    """(n, 10) float32 probabilities for uint8 (n, 28, 28) or float32 (n, 28, 28, 1) images."""
-    out = []
-    for i in range(0, len(x), batch):
-        chunk = x[i : i + batch]
-        chunk = to_float(chunk) if chunk.dtype == np.uint8 else chunk
-        out.append(np.asarray(model(chunk, training=False), dtype=np.float32))
-    return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    steps_per_round: int  # Keras "epoch": steps between validation reports
-    rounds: int
-    total_steps: int
-    steps_per_execution: int  # divides the rounds and the last round's length
-
-
-def _plan(recipe: Recipe, n_train: int, max_steps: int | None) -> _Plan:
-    steps_per_epoch = max(1, n_train // recipe.batch_size)
-    total = recipe.steps if recipe.steps is not None else recipe.epochs * steps_per_epoch
-    if max_steps is not None:
-        total = max(1, min(total, max_steps))
-    per_round = min(recipe.eval_every or steps_per_epoch, total)
-    rounds = math.ceil(total / per_round)
-    if recipe.eval_every is None:
-        per_round = math.ceil(total / rounds)  # equal rounds: 800 steps -> 4 reports of 200
-    last = total - (rounds - 1) * per_round
-    # Calls must end where rounds end and where the schedule ends, or steps would overshoot.
-    spe = max(d for d in range(1, recipe.steps_per_execution + 1) if per_round % d == 0 == last % d)
-    return _Plan(per_round, rounds, total, spe)
 
 
 def _split(recipe: Recipe, data: Mnist):
@@ -158,30 +144,6 @@ def _split(recipe: Recipe, data: Mnist):
             (data.x_train[cut:], data.y_train[cut:]),
         )
     return data.x_train, data.y_train, (data.x_test, data.y_test)
-
-
-def make_optimizer(recipe: Recipe, total_steps: int) -> FusedAdam:
-    """The recipe's Adam: its learning rate (and schedule over `total_steps`), epsilon and
-    weight averaging."""
-    return FusedAdam(
-        _learning_rate(recipe, total_steps),
-        epsilon=recipe.adam_epsilon,
-        use_ema=recipe.average_steps > 0,
-        ema_momentum=1 - 1 / max(1, recipe.average_steps),
-        average_every=max(1, recipe.average_steps // 30),  # 30 snapshots or more in the average
-    )
-
-
-def _learning_rate(recipe: Recipe, total_steps: int):
-    if recipe.schedule == "constant":
-        return recipe.learning_rate
-    warmup = int(total_steps * recipe.warmup_fraction)
-    return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=recipe.learning_rate / 10 if warmup else recipe.learning_rate,
-        decay_steps=max(1, total_steps - warmup),
-        warmup_target=recipe.learning_rate if warmup else None,
-        warmup_steps=warmup,
-    )
 
 
 def _train_dataset(x: np.ndarray, y: np.ndarray, recipe: Recipe):
@@ -198,7 +160,7 @@ def _train_dataset(x: np.ndarray, y: np.ndarray, recipe: Recipe):
 
 
 def _eval_dataset(x: np.ndarray, y: np.ndarray):
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(EVAL_BATCH)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
     return ds.map(lambda a, b: (tf.cast(a, tf.float32)[..., None] / 255.0, tf.cast(b, tf.int32)))
 
 
@@ -220,7 +182,7 @@ class _Reporter(keras.callbacks.Callback):
 
     def start(self) -> None:
         self.t0 = self.last_t = time.perf_counter()
-        self._emit({"kind": "start", **self._base(time.perf_counter())})
+        self._emit({"kind": START, **self._base(time.perf_counter())})
 
     def on_epoch_begin(self, epoch, logs=None):
         self.round = epoch
@@ -234,7 +196,7 @@ class _Reporter(keras.callbacks.Callback):
         if now - self.last_t >= EMIT_INTERVAL_S or self.step >= self.plan.total_steps:
             dt = now - self.last_t
             self.rate = (self.step - self.last_step) * self.recipe.batch_size / dt if dt else 0.0
-            self._emit({"kind": "step", **self._base(now), **_floats(logs, "loss", "accuracy")})
+            self._emit({"kind": STEP, **self._base(now), **_floats(logs, "loss", "accuracy")})
             self.last_t, self.last_step = now, self.step
         if self.step >= self.plan.total_steps:
             self.model.stop_training = True  # a capped or step-based plan ends mid-round
@@ -242,7 +204,7 @@ class _Reporter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         event = {
-            "kind": "eval",
+            "kind": EVAL,
             **self._base(time.perf_counter()),
             **_floats(logs, "loss", "accuracy"),
         }
@@ -256,7 +218,7 @@ class _Reporter(keras.callbacks.Callback):
     def finish(self, test_loss: float, test_accuracy: float, seconds: float) -> None:
         self._emit(
             {
-                "kind": "end",
+                "kind": END,
                 **self._base(time.perf_counter()),
                 "elapsed": seconds,
                 "test_accuracy": test_accuracy,

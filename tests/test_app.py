@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 import threading
@@ -15,10 +16,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from harness import ROOT
+from harness.drawings import draw
 from mnist_demo.preprocess import preprocess
-
-from conftest import ROOT
-from drawings import draw
 
 
 def app_script(root):
@@ -99,16 +99,18 @@ class FakeTrain:
                 emit({"kind": "eval", **e, "test_accuracy": 0.9, "test_loss": 0.3})
         emit({"kind": "end", "step": step, "total_steps": self.steps, "test_accuracy": 0.9})
         return TrainResult(
-            build_model(recipe.model),
-            recipe,
-            "float32",
-            step,
-            step / 10,
-            step * self.delay,
-            0.9,
-            0.3,
-            step < self.steps,
-            history,
+            model=build_model(recipe.model),
+            recipe=recipe,
+            precision="float32",
+            steps=step,
+            epochs=step / 10,
+            seconds=step * self.delay,
+            test_accuracy=0.9,
+            test_loss=0.3,
+            stopped=step < self.steps,
+            train_images=len(data.x_train),
+            test_images=len(data.x_test),
+            history=history,
         )
 
 
@@ -215,6 +217,14 @@ def test_save_makes_the_model_a_choice_for_everyone(weights, fake_train):
     at.button(key="save").click().run()
     no_exception(at)
     assert (weights / "my-digits.keras").exists() and (weights / "my-digits.json").exists()
+    meta = json.loads((weights / "my-digits.json").read_text())
+    assert meta["model"] == "cnn" and meta["steps"] == fake_train.steps
+    assert meta["train_images"] == 60_000 and meta["test_images"] == 10_000  # all of MNIST
+    assert "MNIST Studio" in meta["command"]
+    at.text_input(key="save_name").input("mlp").run()
+    at.button(key="save").click().run()
+    assert any("shipped model" in e.value for e in at.error)
+    assert not (weights / "mlp.json").read_text().count("MNIST Studio")
     other = new_page()
     assert any("my-digits" in o for o in other.selectbox(key="choice_cnn").options)
 
@@ -244,7 +254,7 @@ def test_second_session_waits_for_the_running_training(weights, monkeypatch):
 
 def test_no_mnist_says_how_to_fix_and_drawing_still_works(weights, monkeypatch, tmp_path, mnist):
     monkeypatch.setenv("MNIST_DATA", str(tmp_path / "absent.npz"))
-    from app import mnist_or_error
+    from studio.state import mnist_or_error
 
     mnist_or_error.clear()
     at = new_page(draw(mnist.x_test[2], np.random.default_rng(2), rgba=True))

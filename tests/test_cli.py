@@ -3,13 +3,14 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
-from drawings import drawing_set
+from harness import ROOT
+from harness.drawings import drawing_set
 
 
 def run(*args, env_extra=None, cwd=ROOT):
@@ -45,6 +46,7 @@ def test_train_then_evaluate_a_small_slice(tmp_path, mnist_path):
     meta = json.loads(save.with_suffix(".json").read_text())
     assert meta["model"] == "mlp" and meta["steps"] == 40 and "train mlp" in meta["command"]
     assert meta["settings"]["average_steps"] == 20  # the saved model is the averaged one
+    assert meta["train_images"] == 2000 and meta["test_images"] == 2000
     code, out, err = run("evaluate", save, "--data", mnist_path, "--json", "--limit", 2000)
     assert code == 0, err
     result = json.loads(out)
@@ -118,3 +120,36 @@ def test_missing_mnist_offline_says_how_to_fix(tmp_path):
     )
     assert_one_line_error(code, out, err)
     assert "MNIST_DATA" in err
+
+
+def test_saves_where_the_app_looks_from_any_folder_and_keeps_shipped_names(tmp_path, mnist_path):
+    from mnist_demo.store import list_models
+
+    weights, elsewhere = tmp_path / "weights", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # As an installed package: run from another folder, with the app's weights folder set.
+    env = {"MNIST_STUDIO_WEIGHTS": str(weights), "PYTHONPATH": str(ROOT)}
+    tiny = ["--data", mnist_path, "--limit", 500, "--steps", 3]
+    code, out, err = run("train", "mlp", *tiny, env_extra=env, cwd=elsewhere)
+    assert code == 0, err
+    assert [m.name for m in list_models(weights)] == ["mlp-fast"]
+    assert list(elsewhere.iterdir()) == []
+    for name in ("mlp", "cnn.keras", weights / "mlp.keras"):
+        code, out, err = run("train", "mlp", *tiny, "--save", name, env_extra=env, cwd=elsewhere)
+        assert_one_line_error(code, out, err)
+        assert "shipped model" in err and "--replace-shipped" in err
+        assert "training" not in out  # refused before training, not after
+    code, out, err = run(
+        "train", "mlp", *tiny, "--save", "mlp", "--replace-shipped", env_extra=env, cwd=elsewhere
+    )
+    assert code == 0, err
+    assert [m.name for m in list_models(weights)] == ["mlp", "mlp-fast"]
+
+
+def test_default_weights_folder_is_the_projects_wherever_python_runs(tmp_path, monkeypatch):
+    from mnist_demo.store import WEIGHTS_ENV, model_path
+
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert model_path("mine") == ROOT / "weights" / "mine.keras"
+    assert model_path("runs/mine.keras") == Path("runs/mine.keras")  # a path stays a path

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from harness.drawings import draw, drawing_set
 from mnist_demo.errors import DrawingError
-from mnist_demo.preprocess import load_image, preprocess, preprocess_batch, stroke_width
-
-from drawings import draw, drawing_set
+from mnist_demo.inference import predict_probs
+from mnist_demo.preprocess import load_image, preprocess, stroke_width
 
 
 def on_canvas(digit, scale=7, top=70, left=10, polarity="light-on-dark"):
@@ -47,7 +47,7 @@ def test_shipped_cnn_reads_pen_drawings(mnist, shipped_cnn):
     """Thick constant-width pen strokes at any size and place, both polarities and an RGBA canvas."""
     n = 1000
     ims, labels = drawing_set(mnist.x_test[-n:], mnist.y_test[-n:], n, seed=3)
-    probs = np.asarray(shipped_cnn(preprocess_batch(ims), training=False))
+    probs = predict_probs(shipped_cnn, np.stack([preprocess(im) for im in ims]))
     right = probs.argmax(1) == labels
     assert right[0::2].mean() >= 0.975, "light ink on dark"
     assert right[1::2].mean() >= 0.975, "dark ink on light"
@@ -59,7 +59,7 @@ def test_canvas_rgba_with_ink_only_in_alpha(mnist, shipped_cnn):
     # Black strokes on a transparent canvas: the colour channels carry nothing, alpha everything.
     for im in ims[::2]:
         im[..., :3] = 0
-    probs = np.asarray(shipped_cnn(preprocess_batch(ims), training=False))
+    probs = predict_probs(shipped_cnn, np.stack([preprocess(im) for im in ims]))
     assert (probs.argmax(1) == mnist.y_test[:200]).mean() >= 0.97
 
 

@@ -125,3 +125,14 @@ def test_list_marks_unusable_models(saved, tmp_path):
     assert listed["mine"].error is None and listed["mine"].accuracy == 0.5
     assert "corrupt" in listed["broken"].error
     assert sha256_file(saved[1]) == listed["mine"].meta["sha256"]
+
+
+def test_shipped_names_are_kept_unless_replacing_is_asked_for(tmp_path):
+    from mnist_demo.errors import ShippedModelError
+
+    for name in ("cnn", "mlp", "mlp.keras", " cnn "):
+        with pytest.raises(ShippedModelError, match="shipped model"):
+            save_model(build_model("mlp"), name, META, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    path = save_model(build_model("mlp"), "mlp", META, tmp_path, replace_shipped=True)
+    assert path == tmp_path / "mlp.keras" and [m.name for m in list_models(tmp_path)] == ["mlp"]

@@ -8,8 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, start_app
-from tests.e2e.strokes import draw_digit
+from harness.browser import ROOT, start_app
+from harness.strokes import draw_digit
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
@@ -154,3 +154,27 @@ def test_no_mnist_the_page_says_how_to_fix_and_still_predicts(browser, app_weigh
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_closed_tab_frees_the_training_slot(browser, app_url):
+    """Closing a tab stops its training once the server sees the session gone (after a grace for
+    reconnecting): a training queued behind it starts, minutes before the first would have ended."""
+    a = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    a.goto(app_url)
+    canvas_of(a)
+    a.get_by_test_id("stRadio").filter(has_text="Recipe").get_by_text("seed").click()
+    expect(a.get_by_text("10,000 steps")).to_be_visible(timeout=10_000)  # minutes of CNN training
+    a.get_by_role("button", name="Train").click()
+    expect(a.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
+    b = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    b.goto(app_url)
+    canvas_of(b)
+    b.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
+    b.get_by_role("button", name="Train").click()
+    expect(b.get_by_text("ahead of you")).to_be_visible(timeout=10_000)
+    a.context.close()
+    expect(b.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
+    b.get_by_role("button", name="Stop").click()
+    expect(b.get_by_text(re.compile(r"(Stopped|Done): MLP trained"))).to_be_visible(timeout=30_000)
+    no_traceback(b)
+    b.context.close()

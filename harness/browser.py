@@ -1,0 +1,52 @@
+"""The real app under `streamlit run` on a free port, and how to launch Debian's Chromium for it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from harness import ROOT
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(weights: Path, env_extra: dict | None = None) -> tuple[subprocess.Popen, str, Path]:
+    """Start `streamlit run app.py` with its models in `weights`; returns (process, URL, log)
+    once the server answers its health check. The log is written beside `weights`."""
+    port = free_port()
+    log = weights.parent / f"streamlit-{port}.log"
+    env = {**os.environ, "MNIST_STUDIO_WEIGHTS": str(weights), **(env_extra or {})}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                return proc, url, log
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")

@@ -1,0 +1,57 @@
+"""A model's answer in detail, as plain HTML: its ten probabilities and the 28x28 it saw.
+
+One HTML element per model: each element is a message to the browser and a render, on every
+stroke. No Streamlit here, so that the cards can be tested as strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+
+import numpy as np
+from PIL import Image
+
+MUTED = "#6b7280"
+TOP, OTHER = "#2563eb", "#9ca3af"  # the bar of the digit read, and the other nine
+
+
+def seen_png(x: np.ndarray) -> str:
+    """(28, 28) float32 in [0, 1] -> a PNG data URI: inline, so no image file has to be fetched."""
+    buf = io.BytesIO()
+    Image.fromarray(np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)).save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def details_html(label: str, probs: np.ndarray, seen: str) -> str:
+    """Where the model comes from, its ten probabilities (10,) and the 28x28 it saw (a data URI)."""
+    return (
+        f'<div style="font-size:14px;color:{MUTED};margin-bottom:6px">{escape(label)}</div>'
+        '<div style="display:flex;gap:16px;align-items:flex-end">'
+        f'<div style="flex:2.4">{probability_bars(probs)}</div>'
+        '<figure style="flex:1;margin:0;text-align:center">'
+        f'<img src="{seen}" alt="the 28x28 picture the model sees" width="112" height="112" '
+        'style="image-rendering:pixelated;border-radius:4px">'
+        f'<figcaption style="font-size:12px;color:{MUTED}">what it sees (28x28)</figcaption>'
+        "</figure></div>"
+    )
+
+
+def probability_bars(probs: np.ndarray) -> str:
+    """The ten probabilities as a bar chart in plain HTML: drawn by the browser in no time, where a
+    chart library's render would add tens of milliseconds to every stroke."""
+    top = int(probs.argmax())
+    bars = "".join(
+        f'<div style="flex:1;display:flex;flex-direction:column;align-items:center;'
+        f'justify-content:flex-end;height:100%" title="{d}: {p:.1%}">'
+        f'<div style="font-size:11px;color:{MUTED}">{p:.0%}</div>'
+        f'<div style="width:70%;height:{max(p * 100, 1):.1f}px;border-radius:3px 3px 0 0;'
+        f'background:{TOP if d == top else OTHER}"></div>'
+        f'<div style="font-size:14px;font-weight:{700 if d == top else 400}">{d}</div></div>'
+        for d, p in enumerate(probs.tolist())
+    )
+    return (
+        '<div role="img" aria-label="probability of each digit" '
+        f'style="display:flex;align-items:flex-end;gap:2px;height:135px">{bars}</div>'
+    )

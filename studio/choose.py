@@ -1,0 +1,79 @@
+"""Which model answers for each kind: a shipped one, one saved earlier, or this session's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from mnist_demo import MODEL_KINDS
+from mnist_demo.errors import MnistDemoError
+from studio import state
+
+
+@dataclass
+class Choice:
+    kind: str
+    label: str  # shown with the prediction: where the model comes from
+    predictor: object | None  # an inference.Predictor, or None when there is no usable model
+    error: str | None = None  # why there is none
+
+
+def model_choices(kind: str, saved) -> dict[str, str]:
+    """{value: label} for the per-kind selector: this session's model, then saved models."""
+    options = {}
+    trained = st.session_state[state.TRAINED]
+    if kind in trained:
+        options[state.SESSION] = f"Trained in this session ({trained[kind].test_accuracy:.2%})"
+    for m in saved:
+        if m.error is None and m.kind == kind:
+            acc = f"{m.accuracy:.2%}" if m.accuracy is not None else "accuracy unknown"
+            date = str(m.meta.get("saved_at", ""))[:10]
+            options[m.name] = f"{m.name} ({acc}, {date})"
+    return options
+
+
+def choose_model(kind: str, saved) -> Choice:
+    """The selector for one kind, and the model it selects."""
+    options = model_choices(kind, saved)
+    name = MODEL_KINDS[kind]
+    if not options:
+        return Choice(kind, "no model", None, f"No {name} model yet: train one below.")
+    key = state.CHOICE.format(kind)
+    if st.session_state.get(state.SELECT_NEW) == kind and state.SESSION in options:
+        st.session_state[key] = state.SESSION
+        st.session_state[state.SELECT_NEW] = None
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = next(iter(options))
+    value = st.selectbox(f"{name} model", list(options), format_func=options.get, key=key)
+    if value == state.SESSION:
+        result = st.session_state[state.TRAINED][kind]
+        return Choice(kind, "trained in this session", session_predictor(result))
+    model = next(m for m in saved if m.name == value)
+    try:
+        stat = model.path.stat()
+        predictor = state.load_predictor(str(model.path), stat.st_mtime, stat.st_size)
+        return Choice(kind, f"saved: {model.name}", predictor)
+    except (MnistDemoError, OSError) as e:
+        return Choice(kind, f"saved: {model.name}", None, f"{model.name} is unavailable: {e}")
+
+
+def session_predictor(result):
+    """One compiled predictor per kind of session model, rebuilt only when that model changes
+    (keyed by kind: with a CNN and an MLP trained, a single slot would rebuild on every stroke)."""
+    cache = st.session_state[state.PREDICTORS]
+    kind = result.recipe.model
+    if kind not in cache or cache[kind][0] is not result:
+        from mnist_demo.inference import Predictor  # TensorFlow: see state.load_predictor
+
+        cache[kind] = (result, Predictor(result.model))
+    return cache[kind][1]
+
+
+def unusable_ui(saved) -> None:
+    """Saved models that cannot be used, each with the reason, out of the way."""
+    unusable = [m for m in saved if m.error]
+    if unusable:
+        with st.expander(f"{len(unusable)} saved model(s) unavailable"):
+            for m in unusable:
+                st.warning(f"{m.path.name}: {m.error}")

@@ -1,0 +1,99 @@
+"""The canvas and the predictions beside it: every finished stroke is read by each chosen model."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from mnist_demo import MODEL_KINDS
+from mnist_demo.errors import DrawingError
+from mnist_demo.preprocess import decode_canvas_png, preprocess
+from studio import state
+from studio.cards import details_html, seen_png
+from studio.choose import Choice, choose_model
+
+CANVAS_SIZE = 280
+PEN = (8, 40, 20)  # the pen width slider: min, max, default
+HINT = "Draw a digit on the black square: the predictions appear as soon as you lift the pen."
+
+
+def canvas_ui(stroke_width: int) -> np.ndarray | None:
+    """The drawing canvas: (280, 280, 4) uint8 RGBA, or None before anything is drawn.
+
+    Tests replace this function: AppTest cannot drive a custom component."""
+    # Imported here: the component refuses to be imported outside a Streamlit script run.
+    from streamlit_drawable_canvas import st_canvas
+
+    result = st_canvas(
+        stroke_width=stroke_width,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=CANVAS_SIZE,
+        width=CANVAS_SIZE,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=state.CANVAS,
+    )
+    png = result.image_bytes
+    if png is None or not (result.json_data or {}).get("objects"):
+        return None
+    return decode_canvas_png(png, CANVAS_SIZE)
+
+
+@st.fragment
+def draw_and_predict_ui(canvas, saved) -> None:
+    """The canvas and the predictions. A fragment: a stroke reruns only this part of the page,
+    not the training panel below it."""
+    draw_col, pred_col = st.columns([1, 2], gap="large")
+    with draw_col:
+        st.subheader("Draw")
+        drawing = canvas(st.session_state.get(state.STROKE, PEN[2]))
+        st.slider("Pen width", *PEN, key=state.STROKE)
+        st.caption("Undo, redo and clear are in the toolbar above the canvas.")
+    with pred_col:
+        st.subheader("Predictions")
+        columns = st.columns(len(MODEL_KINDS), border=True)
+        choices = []
+        for col, kind in zip(columns, MODEL_KINDS):
+            with col:
+                choices.append(choose_model(kind, saved))
+        predictions_ui(drawing, choices, columns)
+
+
+def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], columns) -> None:
+    """Every model's digit first (its metric is what people look at), then the details: the
+    metrics' deltas reach the browser before the bars and images are even built."""
+    if drawing is None:
+        st.info(HINT)
+        return
+    try:
+        x = preprocess(drawing)
+    except DrawingError as e:
+        st.info(f"{e}.")
+        return
+    answers = [metric_ui(choice, x, col) for choice, col in zip(choices, columns)]
+    state.keep_warm().touch([c.predictor for c in choices if c.predictor is not None])
+    seen = seen_png(x)
+    for choice, answer in zip(choices, answers):
+        if answer is not None:
+            probs, box = answer
+            box.html(details_html(choice.label, probs, seen))
+
+
+def metric_ui(choice: Choice, x: np.ndarray, column):
+    """One model's digit and how sure it is; (probabilities, a box for the details) or None."""
+    with column:
+        if choice.predictor is None:
+            st.warning(choice.error)
+            return None
+        probs = choice.predictor.probabilities(x)
+        digit = int(probs.argmax())
+        st.metric(
+            f"Prediction · {MODEL_KINDS[choice.kind]}",
+            str(digit),
+            f"{probs[digit]:.1%} sure",
+            delta_color="off",
+            delta_arrow="off",
+            help=f"Model: {choice.label}",
+        )
+        return probs, st.container()

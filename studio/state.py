@@ -1,0 +1,90 @@
+"""Every session-state key the page uses, set up in one place, and the resources all sessions share.
+
+Per-visitor state lives in st.session_state under the keys below. What st.cache_resource holds is
+shared by every session: read-only (a loaded model, MNIST, the list of saved models) or locked
+(the training slots, the keep-warm thread).
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from mnist_demo.data import load_mnist
+from mnist_demo.errors import DataError
+from mnist_demo.jobs import TrainingSlots
+from mnist_demo.store import list_models, load_model, weights_root
+
+MAX_TRAININGS = int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", "1"))  # at once, server-wide
+
+# Session state: key -> what it holds. init_state() sets the defaults.
+JOB = "job"  # the TrainingJob of this session, while it runs and until the page has shown its end
+TRAINED = "trained"  # {kind: TrainResult}: the models trained in this session
+MESSAGE = "message"  # (level, text): how the last training ended, shown in the training panel
+SELECT_NEW = "select_new"  # a kind whose new session model becomes its choice on the next run
+LAST_EVENTS = "last_events"  # the metric events of the last finished training: its charts stay
+SHOWN_WAITING = "shown_waiting"  # the page last showed this session's training as queued
+PREDICTORS = "predictors"  # {kind: (TrainResult, Predictor)}: session models, compiled once
+# Widgets' keys (Streamlit keeps their values in session state too).
+CANVAS, STROKE = "canvas", "stroke"
+CHOICE = "choice_{}"  # per kind: SESSION or a saved model's name
+SETTING = "{}_{}_{}"  # a recipe setting (steps, epochs, batch, lr), per kind and recipe
+TRAIN_KIND, TRAIN_RECIPE, TRAIN, STOP = "train_kind", "train_recipe", "train", "stop"
+SAVE_KIND, SAVE_NAME, SAVE = "save_kind", "save_name", "save"
+SESSION = "this session"  # the CHOICE value for the model trained in this session
+
+
+def init_state() -> None:
+    for key, default in [(JOB, None), (TRAINED, {}), (MESSAGE, None), (PREDICTORS, {})]:
+        st.session_state.setdefault(key, default)
+
+
+@st.cache_resource(show_spinner=False)
+def training_slots() -> TrainingSlots:
+    return TrainingSlots(MAX_TRAININGS)
+
+
+@st.cache_resource(show_spinner="Loading MNIST...")
+def mnist_or_error():
+    """(Mnist, None) or (None, message): a failure is cached too, so that pages do not retry a
+    download on every rerun; a press of Train clears it and tries again."""
+    try:
+        return load_mnist(), None
+    except DataError as e:
+        return None, str(e)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def load_predictor(path: str, mtime: float, size: int):
+    """A saved model, loaded once per file version (`mtime` and `size` are the cache key) and
+    shared by every session, read-only."""
+    # TensorFlow loads here, with the first model a drawing needs: not before the page is painted.
+    from mnist_demo.inference import Predictor
+
+    return Predictor(load_model(path))
+
+
+@st.cache_resource(show_spinner=False)
+def keep_warm():
+    """One thread per server that keeps the models people are drawing for hot."""
+    from mnist_demo.inference import KeepWarm  # TensorFlow: see load_predictor
+
+    return KeepWarm()
+
+
+def saved_models():
+    """The models in weights/, checked (zip and sha256) only when a file there changes: not on
+    every rerun, which each stroke triggers."""
+    folder = weights_root()
+    try:
+        stats = [(p.name, p.stat()) for p in folder.iterdir() if p.suffix in (".keras", ".json")]
+        files = tuple(sorted((name, s.st_mtime_ns, s.st_size) for name, s in stats))
+    except OSError:
+        files = ()
+    return _list_models(str(folder), files)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _list_models(folder: str, files: tuple):
+    return list_models(folder)
