@@ -89,12 +89,13 @@ def train(
         steps_per_execution=plan.steps_per_execution,
     )
     reporter = _Reporter(recipe, plan, len(x_fit), subscribers, stop)
-    reporter.start()
+    train_ds, val_ds = _train_dataset(x_fit, y_fit, recipe), _eval_dataset(*val)
+    reporter.start()  # training time counts from here: data sets built, model compiled
     model.fit(
-        _train_dataset(x_fit, y_fit, recipe),
+        train_ds,
         epochs=plan.rounds,
         steps_per_epoch=plan.steps_per_round,
-        validation_data=_eval_dataset(*val),
+        validation_data=val_ds,
         callbacks=[reporter, *_extra_callbacks(recipe, tensorboard_dir)],
         shuffle=False,  # the dataset shuffles itself
         verbose=0,

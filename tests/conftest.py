@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from mnist_demo.data import load_mnist
+from mnist_demo.store import load_model
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any test module loads TensorFlow
 
 
 @pytest.fixture(scope="session")
 def mnist():
-    from mnist_demo.data import load_mnist
-
     return load_mnist()
 
 
@@ -39,13 +40,9 @@ def mnist_path(mnist, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def shipped_cnn():
-    from mnist_demo.store import load_model
-
     return load_model("cnn")
 
 
 @pytest.fixture(scope="session")
 def shipped_mlp():
-    from mnist_demo.store import load_model
-
     return load_model("mlp")

@@ -16,9 +16,13 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+import mnist_demo.training as training
 from harness import ROOT
 from harness.drawings import draw
+from mnist_demo.models import build_model
 from mnist_demo.preprocess import preprocess
+from mnist_demo.training import TrainResult
+from studio.state import mnist_or_error
 
 
 def app_script(root):
@@ -65,9 +69,6 @@ class FakeTrain:
         self.steps, self.delay, self.gate = steps, delay, gate
 
     def __call__(self, recipe, data, *, subscribers=(), stop=None, max_steps=None, **_):
-        from mnist_demo.models import build_model
-        from mnist_demo.training import TrainResult
-
         history = []
 
         def emit(e):
@@ -175,8 +176,6 @@ def test_corrupt_saved_model_is_listed_unavailable_and_others_work(weights, mnis
 
 @pytest.fixture
 def fake_train(monkeypatch):
-    import mnist_demo.training as training
-
     fake = FakeTrain()
     monkeypatch.setattr(training, "train", fake)
     return fake
@@ -198,8 +197,6 @@ def test_train_shows_progress_then_the_model_predicts(weights, fake_train, mnist
 
 
 def test_stop_keeps_the_model_trained_so_far(weights, monkeypatch):
-    import mnist_demo.training as training
-
     monkeypatch.setattr(training, "train", FakeTrain(steps=100_000, delay=0.01))
     at = new_page()
     at.button(key="train").click().run()
@@ -230,8 +227,6 @@ def test_save_makes_the_model_a_choice_for_everyone(weights, fake_train):
 
 
 def test_second_session_waits_for_the_running_training(weights, monkeypatch):
-    import mnist_demo.training as training
-
     gate = threading.Event()
     monkeypatch.setattr(training, "train", FakeTrain(steps=5, gate=gate))
     first = new_page()
@@ -254,8 +249,6 @@ def test_second_session_waits_for_the_running_training(weights, monkeypatch):
 
 def test_no_mnist_says_how_to_fix_and_drawing_still_works(weights, monkeypatch, tmp_path, mnist):
     monkeypatch.setenv("MNIST_DATA", str(tmp_path / "absent.npz"))
-    from studio.state import mnist_or_error
-
     mnist_or_error.clear()
     at = new_page(draw(mnist.x_test[2], np.random.default_rng(2), rgba=True))
     no_exception(at)

@@ -1,6 +1,7 @@
 """The command line end to end, as a user runs it: real processes, real files, a small MNIST slice."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,10 @@ from PIL import Image
 
 from harness import ROOT
 from harness.drawings import drawing_set
+from mnist_demo.store import WEIGHTS_ENV, list_models, model_path
 
 
 def run(*args, env_extra=None, cwd=ROOT):
-    import os
-
     env = {**os.environ, **(env_extra or {})}
     p = subprocess.run(
         [sys.executable, "-m", "mnist_demo", *map(str, args)],
@@ -123,8 +123,6 @@ def test_missing_mnist_offline_says_how_to_fix(tmp_path):
 
 
 def test_saves_where_the_app_looks_from_any_folder_and_keeps_shipped_names(tmp_path, mnist_path):
-    from mnist_demo.store import list_models
-
     weights, elsewhere = tmp_path / "weights", tmp_path / "elsewhere"
     elsewhere.mkdir()
     # As an installed package: run from another folder, with the app's weights folder set.
@@ -147,8 +145,6 @@ def test_saves_where_the_app_looks_from_any_folder_and_keeps_shipped_names(tmp_p
 
 
 def test_default_weights_folder_is_the_projects_wherever_python_runs(tmp_path, monkeypatch):
-    from mnist_demo.store import WEIGHTS_ENV, model_path
-
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     assert model_path("mine") == ROOT / "weights" / "mine.keras"

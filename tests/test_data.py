@@ -1,6 +1,7 @@
 import gzip
 import struct
 
+import keras
 import numpy as np
 import pytest
 
@@ -136,8 +137,6 @@ def test_folder_without_idx_files(tmp_path):
 
 
 def test_failed_download_says_set_mnist_data(monkeypatch):
-    import keras
-
     def offline():
         raise OSError("[Errno -3] Temporary failure in name resolution")
 

@@ -1,8 +1,10 @@
 """Background training jobs: the slot limit, waiting and cancelling, and a closed tab's training."""
 
 import threading
+import time
 
 import mnist_demo.jobs as jobs
+from mnist_demo.errors import DataError
 from mnist_demo.jobs import TrainingJob, TrainingSlots
 from mnist_demo.recipes import get_recipe
 
@@ -12,8 +14,6 @@ def quick_recipe():
 
 
 def wait_state(job, *states, timeout=60):
-    import time
-
     end = time.time() + timeout
     while time.time() < end:
         if job.state in states:
@@ -51,8 +51,6 @@ def test_second_job_waits_for_the_slot_and_can_cancel(small):
 
 
 def test_data_errors_fail_the_job_with_the_message():
-    from mnist_demo.errors import DataError
-
     def no_mnist():
         raise DataError("MNIST not found at /nowhere: set MNIST_DATA=...")
 

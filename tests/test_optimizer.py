@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from mnist_demo.models import build_model
 from mnist_demo.optimizer import FusedAdam
 
 
@@ -62,8 +63,6 @@ def test_follows_a_learning_rate_schedule(problem):
 
 def test_trains_a_mixed_precision_model_like_keras_adam():
     """Under mixed_bfloat16 the variables stay float32 and the gradients arrive in float32."""
-    from mnist_demo.models import build_model
-
     rng = np.random.default_rng(0)
     x = rng.random((64, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, 64)

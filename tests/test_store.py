@@ -1,10 +1,11 @@
 import json
 import zipfile
 
+import keras
 import numpy as np
 import pytest
 
-from mnist_demo.errors import ModelFileError, UnknownModelError
+from mnist_demo.errors import ModelFileError, ShippedModelError, UnknownModelError
 from mnist_demo.models import build_model
 from mnist_demo.store import list_models, load_model, sanitize_name, save_model, sha256_file
 
@@ -34,8 +35,6 @@ def test_sidecar_records_the_file(saved):
 
 
 def test_no_optimizer_state_is_saved(tmp_path):
-    import keras
-
     model = build_model("mlp")
     model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy")
     model.fit(np.zeros((4, 28, 28, 1)), np.zeros(4), verbose=0)
@@ -47,8 +46,6 @@ def test_no_optimizer_state_is_saved(tmp_path):
 
 
 def test_interrupted_save_leaves_previous_file_intact(saved, tmp_path, monkeypatch):
-    import keras
-
     _, path = saved
     before = path.read_bytes()
 
@@ -128,8 +125,6 @@ def test_list_marks_unusable_models(saved, tmp_path):
 
 
 def test_shipped_names_are_kept_unless_replacing_is_asked_for(tmp_path):
-    from mnist_demo.errors import ShippedModelError
-
     for name in ("cnn", "mlp", "mlp.keras", " cnn "):
         with pytest.raises(ShippedModelError, match="shipped model"):
             save_model(build_model("mlp"), name, META, tmp_path)

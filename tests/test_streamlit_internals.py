@@ -6,6 +6,9 @@ rather than the hook silently doing nothing.
 
 from __future__ import annotations
 
+import inspect
+
+import keras
 import pytest
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import script_runner
@@ -27,8 +30,6 @@ def keras_script():
 @pytest.fixture
 def clear_sessions(monkeypatch):
     """Counts calls of keras.backend.clear_session, and restores Streamlit's own clean-up."""
-    import keras
-
     calls = []
     monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
     original = (internals._streamlit_clean_up or [None])[0]
@@ -58,8 +59,6 @@ def test_the_clean_up_hook_missing_is_an_error_not_a_no_op(monkeypatch):
 
 
 def test_the_session_hook_is_a_method_of_the_runtime():
-    import inspect
-
     method = internals.hook(Runtime, internals.SESSION_HOOK)
     assert list(inspect.signature(method).parameters) == ["self", "session_id"]
 

@@ -1,11 +1,14 @@
 import threading
+import time
 
 import numpy as np
 import pytest
 
+import mnist_demo.training as T
 from mnist_demo.data import to_float
 from mnist_demo.errors import UnknownModelError
 from mnist_demo.inference import evaluate
+from mnist_demo.models import build_model
 from mnist_demo.recipes import RECIPES, Recipe, get_recipe
 from mnist_demo.training import train
 
@@ -28,8 +31,6 @@ def cross_entropy(model, x, y):
 
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
 def test_a_few_steps_lower_the_loss(small, model):
-    from mnist_demo.models import build_model
-
     recipe = quick(model, steps=25, epochs=None, batch_size=64, learning_rate=1e-3)
     untrained = build_model(model)
     res = train(recipe, small)
@@ -43,8 +44,6 @@ def test_a_few_steps_lower_the_loss(small, model):
 
 
 def test_metric_stream_delivers_events(small, monkeypatch):
-    import mnist_demo.training as T
-
     monkeypatch.setattr(T, "EMIT_INTERVAL_S", 0.0)  # every step
     seen = []
     res = train(quick(steps=12, epochs=None, batch_size=100), small, subscribers=[seen.append])
@@ -61,8 +60,6 @@ def test_metric_stream_delivers_events(small, monkeypatch):
 
 
 def test_several_steps_per_call_still_count_every_step(small, monkeypatch):
-    import mnist_demo.training as T
-
     monkeypatch.setattr(T, "EMIT_INTERVAL_S", 0.0)
     seen = []
     res = train(
@@ -87,8 +84,6 @@ def test_validation_split_reports_val_metrics(small):
 
 
 def test_stop_request_is_honoured_and_model_kept(small, monkeypatch):
-    import mnist_demo.training as T
-
     monkeypatch.setattr(T, "EMIT_INTERVAL_S", 0.0)
     stop = threading.Event()
 
@@ -108,8 +103,6 @@ def test_stop_request_is_honoured_and_model_kept(small, monkeypatch):
 
 
 def test_stop_from_another_thread_within_a_second(small):
-    import time
-
     stop = threading.Event()
     started = threading.Event()
     out = {}
@@ -140,8 +133,6 @@ def test_tensorboard_logs_are_written(small, tmp_path):
 
 
 def test_evaluate_counts_right_answers(small):
-    from mnist_demo.models import build_model
-
     model = build_model("mlp")
     loss, acc = evaluate(model, small.x_test, small.y_test)
     pred = np.asarray(model(to_float(small.x_test), training=False)).argmax(1)
