@@ -12,17 +12,16 @@ import argparse
 import json
 import sys
 import threading
-import time
 
 import numpy as np
 
 from mnist_demo import MODEL_NAMES
+from mnist_demo.console import Progress
 from mnist_demo.data import ENV_VAR, load_mnist
 from mnist_demo.errors import DrawingError, MnistDemoError, ShippedModelError
-from mnist_demo.events import EVAL, HELD_OUT, PROGRESS, fraction_done, held_out_key, seconds_left
 from mnist_demo.preprocess import load_image, preprocess
 from mnist_demo.recipes import RECIPE_NAMES, get_recipe
-from mnist_demo.store import load_model, model_path, name_to_save, save_model
+from mnist_demo.store import load_model, model_path, name_to_save, read_meta, save_model
 from mnist_demo.tfimport import import_tensorflow_quietly
 
 PROG = "python -m mnist_demo"
@@ -118,6 +117,9 @@ def _train(args, argv) -> int:
     print(f"{'stopped' if res.stopped else 'done'}: {res.steps} steps ({res.epochs:.2f} epochs) "
           f"in {res.seconds:.1f} s, {res.precision}; test accuracy {res.test_accuracy:.4f}, "
           f"loss {res.test_loss:.4f}")  # fmt: skip
+    warning = res.verdict(_shipped_accuracy(recipe.model))
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     if target is not None:
         meta = res.metadata(" ".join([PROG, *argv]))
         path = save_model(res.model, target.stem, meta, target.parent,
@@ -126,12 +128,20 @@ def _train(args, argv) -> int:
     return 0
 
 
+def _shipped_accuracy(kind: str) -> float | None:
+    """The shipped model's test accuracy: what `predict` answers with unless told otherwise."""
+    try:
+        return read_meta(model_path(kind)).get("test_accuracy")
+    except MnistDemoError:
+        return None
+
+
 def _train_in_background(recipe, data, tensorboard_dir):
     """Train in a worker thread, so that Ctrl-C stops after the current batch and keeps the model
     (a KeyboardInterrupt inside TensorFlow would lose it)."""
     from mnist_demo.training import train
 
-    stop, box, progress = threading.Event(), {}, _Progress()
+    stop, box, progress = threading.Event(), {}, Progress()
 
     def work():
         try:
@@ -214,37 +224,3 @@ def _prediction_line(path: str, probs, error: str | None, as_json: bool) -> str:
         rounded = [round(float(v), 6) for v in probs]
         return json.dumps({"image": path, "digit": digit, "probabilities": rounded})
     return f"{path}: {digit} ({probs[digit]:.1%})"
-
-
-class _Progress:
-    """A progress bar on a terminal; a line every few seconds (and every report) otherwise."""
-
-    def __init__(self):
-        self.tty = sys.stdout.isatty()
-        self.last_line = 0.0
-
-    def __call__(self, e: dict) -> None:
-        if e["kind"] not in PROGRESS:
-            return
-        if self.tty:
-            bar = "#" * int(fraction_done(e) * 24)
-            end = "\n" if e["kind"] == EVAL else ""
-            sys.stdout.write(f"\r[{bar:<24}] {self.line(e)}\033[K{end}")
-            sys.stdout.flush()
-        elif e["kind"] == EVAL or time.monotonic() - self.last_line >= 5:
-            print(self.line(e), flush=True)
-            self.last_line = time.monotonic()
-
-    @staticmethod
-    def line(e: dict) -> str:
-        held_out = held_out_key(e)
-        return (
-            f"step {e['step']}/{e['total_steps']} epoch {e['epoch']:.2f} "
-            f"loss {e.get('loss', float('nan')):.4f} acc {e.get('accuracy', float('nan')):.4f}"
-            + (f" {HELD_OUT[held_out]} acc {e[held_out]:.4f}" if held_out else "")
-            + f" | {e['samples_per_s']:,.0f} samples/s, {seconds_left(e):.0f} s left"
-        )
-
-    def close(self) -> None:
-        if self.tty:
-            sys.stdout.write("\n")

@@ -25,6 +25,10 @@ class ShippedModelError(MnistDemoError):
     """A save would overwrite one of the shipped models without being told to."""
 
 
+class TrainingDiverged(MnistDemoError):
+    """The loss stopped being a number: the learning rate is too high for this network."""
+
+
 def first_line(e: BaseException) -> str:
     """The first non-blank line of an exception's message (its type's name when it has none):
     third-party errors can run to pages, and a user is shown one line."""

@@ -6,11 +6,11 @@ ends training after the current batch and leaves the partly trained model usable
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -18,50 +18,17 @@ import tensorflow as tf
 
 from mnist_demo.augment import augment_batch
 from mnist_demo.data import Mnist
+from mnist_demo.errors import TrainingDiverged
 from mnist_demo.events import END, EVAL, START, STEP
 from mnist_demo.inference import BATCH, evaluate
 from mnist_demo.models import as_float32, build_model, resolve_precision
 from mnist_demo.recipes import Recipe
+from mnist_demo.result import TrainResult
 from mnist_demo.schedule import make_optimizer, plan_steps
 
 Event = dict  # see events.py
 Subscriber = Callable[[Event], None]
 EMIT_INTERVAL_S = 0.5  # a step event at most this often: reading metrics forces a device sync
-
-
-@dataclass
-class TrainResult:
-    model: keras.Model  # the trained weights under the float32 policy, uncompiled
-    recipe: Recipe
-    precision: str
-    steps: int
-    epochs: float  # passes over the training data, fractional when stopped or step-based
-    seconds: float  # training only: excludes loading data and the final evaluation
-    test_accuracy: float
-    test_loss: float
-    stopped: bool  # True when a stop request or early stopping ended it before the schedule
-    train_images: int  # the training set it was given (a validation split included)
-    test_images: int  # the test set its accuracy and loss come from
-    history: list[Event] = field(default_factory=list)
-
-    def metadata(self, command: str) -> dict:
-        """How this model was trained, for its sidecar (store.save_model adds the file's own
-        facts): the one place the page and the CLI both take it from."""
-        return {
-            "model": self.recipe.model,
-            "recipe": self.recipe.name,
-            "settings": self.recipe.settings(),
-            "precision": self.precision,
-            "test_accuracy": round(self.test_accuracy, 6),
-            "test_loss": round(self.test_loss, 6),
-            "test_images": self.test_images,
-            "train_images": self.train_images,
-            "steps": self.steps,
-            "epochs": round(self.epochs, 3),
-            "train_seconds": round(self.seconds, 2),
-            "stopped_early": self.stopped,
-            "command": command,
-        }
 
 
 def train(
@@ -239,6 +206,11 @@ class _Reporter(keras.callbacks.Callback):
         }
 
     def _emit(self, event: Event) -> None:
+        if not math.isfinite(event.get("loss", 0.0)):  # nothing useful can come after this
+            raise TrainingDiverged(
+                f"the training diverged at step {self.step:,} (the loss is no longer a number): "
+                "try a lower learning rate"
+            )
         self.history.append(event)
         for subscriber in self.subscribers:
             subscriber(event)

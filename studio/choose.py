@@ -58,6 +58,21 @@ def choose_model(kind: str, saved) -> Choice:
         return Choice(kind, f"saved: {model.name}", None, f"{model.name} is unavailable: {e}")
 
 
+def answering_accuracy(kind: str, saved) -> float | None:
+    """The test accuracy of the model answering for `kind` now, when it is known."""
+    value = st.session_state.get(state.CHOICE.format(kind))
+    if value == state.SESSION and kind in st.session_state[state.TRAINED]:
+        return st.session_state[state.TRAINED][kind].test_accuracy
+    return next((m.accuracy for m in saved if m.name == value and m.error is None), None)
+
+
+def set_aside(kind: str, saved) -> None:
+    """Let a saved model answer for `kind` rather than this session's (which stays a choice)."""
+    usable = [m.name for m in saved if m.error is None and m.kind == kind]
+    if st.session_state.get(state.CHOICE.format(kind)) == state.SESSION and usable:
+        st.session_state[state.CHOICE.format(kind)] = usable[0]
+
+
 def session_predictor(result):
     """One compiled predictor per kind of session model, rebuilt only when that model changes
     (keyed by kind: with a CNN and an MLP trained, a single slot would rebuild on every stroke)."""

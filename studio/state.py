@@ -17,6 +17,8 @@ from mnist_demo.jobs import TrainingSlots
 from mnist_demo.store import list_models, load_model, weights_root
 
 MAX_TRAININGS = int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", "1"))  # at once, server-wide
+# One training's longest run: then it stops and keeps its model, and the next in line starts.
+MAX_TRAIN_S = float(os.environ.get("MNIST_STUDIO_MAX_TRAIN_S", "600"))
 
 # Session state: key -> what it holds. init_state() sets the defaults.
 JOB = "job"  # the TrainingJob of this session, while it runs and until the page has shown its end

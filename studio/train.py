@@ -22,16 +22,23 @@ from mnist_demo.jobs import (
     FINISHED,
     RUNNING,
     STOPPED,
+    TIME_LIMIT,
     WAITING,
     TrainingJob,
 )
 from mnist_demo.recipes import RECIPES, Recipe
 from studio import state
 from studio.charts import charts_ui
+from studio.choose import answering_accuracy, set_aside
 from studio.streamlit_internals import session_liveness
 
+# The form's limits: at the recipes' batch sizes a training within them ends inside MAX_TRAIN_S
+# (the seed CNN's 10,000 steps take about 4 minutes, 20 CNN epochs about 4, 50 MLP epochs 2);
+# the time limit stops anything larger and keeps its model.
+MAX_STEPS, MAX_BATCH, MAX_EPOCHS = 20_000, 1024, {"cnn": 20, "mlp": 50}
 REFRESH_S = 0.5  # the live view refreshes this often while a training runs
 RECIPE_LABELS = {"fast": "fast (tuned for this CPU)", "seed": "seed (the tutorial's)"}
+STOP_REASONS = {TIME_LIMIT: f" at this server's limit of {state.MAX_TRAIN_S:.0f} s per training"}
 KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
 
 
@@ -60,21 +67,20 @@ def training_ui() -> None:
 def recipe_ui(kind: str, recipe_name: str, disabled: bool) -> Recipe:
     """The chosen recipe, with the user's steps or epochs, batch size and learning rate."""
     base = RECIPES[(kind, recipe_name)]
-    key = state.SETTING.format
+
+    def number(col, label, name, low, high, value, step=None, **kw):
+        key = state.SETTING.format(name, kind, recipe_name)
+        return col.number_input(label, low, high, value, step, key=key, disabled=disabled, **kw)
+
     c1, c2, c3 = st.columns(3)
     if base.steps is not None:
-        n = c1.number_input("Steps", 10, 100_000, base.steps, 100, key=key("steps", kind, recipe_name),
-                            disabled=disabled)  # fmt: skip
-        changes = {"steps": int(n)}
+        changes = {"steps": int(number(c1, "Steps", "steps", 10, MAX_STEPS, base.steps, 100))}
     else:
-        n = c1.number_input("Epochs", 1, 50, base.epochs, 1, key=key("epochs", kind, recipe_name),
-                            disabled=disabled)  # fmt: skip
-        changes = {"epochs": int(n)}
-    batch = c2.number_input("Batch size", 8, 2048, base.batch_size, 8, key=key("batch", kind, recipe_name),
-                            disabled=disabled)  # fmt: skip
-    rate = c3.number_input("Learning rate", 1e-5, 1e-1, base.learning_rate, format="%.0e",
-                           key=key("lr", kind, recipe_name), disabled=disabled)  # fmt: skip
-    return base.with_(**changes, batch_size=int(batch), learning_rate=float(rate))
+        epochs = number(c1, "Epochs", "epochs", 1, MAX_EPOCHS[kind], base.epochs, 1)
+        changes = {"epochs": int(epochs)}
+    changes["batch_size"] = int(number(c2, "Batch size", "batch", 8, MAX_BATCH, base.batch_size, 8))
+    rate = number(c3, "Learning rate", "lr", 1e-5, 1e-1, base.learning_rate, format="%.0e")
+    return base.with_(**changes, learning_rate=float(rate))
 
 
 def data_status_ui() -> None:
@@ -113,7 +119,13 @@ def start_training(recipe: Recipe) -> None:
         return data
 
     st.session_state[state.MESSAGE] = None
-    job = TrainingJob(recipe, load, state.training_slots(), owner_alive=session_liveness())
+    job = TrainingJob(
+        recipe,
+        load,
+        state.training_slots(),
+        owner_alive=session_liveness(),
+        max_seconds=state.MAX_TRAIN_S,
+    )
     st.session_state[state.JOB] = job.start()
 
 
@@ -132,15 +144,21 @@ def live_ui() -> None:
     if st.session_state.get(state.SHOWN_WAITING) and view.state != WAITING:
         st.rerun(scope="app")  # the queued training started: Cancel becomes Stop
     if view.state == WAITING:
-        st.info(
-            f"Another training is running on this server ({view.queued_behind} ahead of you). "
-            "Yours starts as soon as it ends; Cancel to leave the queue."
-        )
+        st.info(waiting_text(view))
         return
     progress_ui(view)
     charts_ui(view.events)
     if view.state in FINISHED:
         finish(view)
+
+
+def waiting_text(view) -> str:
+    ahead = "yours is next" if view.place <= 1 else f"{view.place - 1} ahead of yours"
+    left = f", about {view.others_left_s:.0f} s left" if view.others_left_s is not None else ""
+    return (
+        f"Another training is running on this server{left}; {ahead} in line. "
+        "Yours starts when its turn comes; Cancel to leave the line."
+    )
 
 
 def progress_ui(view) -> None:
@@ -163,15 +181,29 @@ def finish(view) -> None:
     elif view.state == CANCELLED:
         st.session_state[state.MESSAGE] = ("info", "Training cancelled before it started.")
     elif view.result is not None:
-        res = view.result
-        kind = res.recipe.model
-        st.session_state[state.TRAINED][kind] = res
-        st.session_state[state.SELECT_NEW] = kind  # applied before the selector is drawn again
-        st.session_state[state.LAST_EVENTS] = view.events
-        word = "Stopped" if view.state == STOPPED else "Done"
-        st.session_state[state.MESSAGE] = (
-            "success",
-            f"{word}: {MODEL_KINDS[kind]} trained {res.steps:,} steps in {res.seconds:.1f} s, "
-            f"test accuracy {res.test_accuracy:.2%}. It now answers your drawings.",
-        )
+        keep(view)
     st.rerun(scope="app")
+
+
+def keep(view) -> None:
+    """The new model joins this session's choices; it answers unless it is no good."""
+    res, saved = view.result, state.saved_models()
+    kind, name = res.recipe.model, MODEL_KINDS[res.recipe.model]
+    warning = res.verdict(answering_accuracy(kind, saved))
+    st.session_state[state.TRAINED][kind] = res
+    st.session_state[state.LAST_EVENTS] = view.events
+    word = "Stopped" if view.state == STOPPED else "Done"
+    done = (
+        f"{word}{STOP_REASONS.get(view.stop_reason, '')}: {name} trained {res.steps:,} steps "
+        f"in {res.seconds:.1f} s, test accuracy {res.test_accuracy:.2%}."
+    )
+    if warning:
+        set_aside(kind, saved)
+        st.session_state[state.MESSAGE] = (
+            "warning",
+            f"{done} But {warning}. It does not answer your drawings unless you choose "
+            f"“Trained in this session” as the {name} model.",
+        )
+    else:
+        st.session_state[state.SELECT_NEW] = kind  # applied before the selector is drawn again
+        st.session_state[state.MESSAGE] = ("success", f"{done} It now answers your drawings.")

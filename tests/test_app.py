@@ -16,12 +16,13 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+import mnist_demo.jobs as jobs
 import mnist_demo.training as training
 from harness import ROOT
 from harness.drawings import draw
 from mnist_demo.models import build_model
 from mnist_demo.preprocess import preprocess
-from mnist_demo.training import TrainResult
+from mnist_demo.result import TrainResult
 from studio.state import mnist_or_error
 
 
@@ -65,8 +66,8 @@ def no_exception(at):
 class FakeTrain:
     """Stands in for training.train: emits events fast, honours stop, returns a real model."""
 
-    def __init__(self, steps=40, delay=0.005, gate: threading.Event | None = None):
-        self.steps, self.delay, self.gate = steps, delay, gate
+    def __init__(self, steps=40, delay=0.005, gate: threading.Event | None = None, accuracy=0.99):
+        self.steps, self.delay, self.gate, self.accuracy = steps, delay, gate, accuracy
 
     def __call__(self, recipe, data, *, subscribers=(), stop=None, max_steps=None, **_):
         history = []
@@ -106,7 +107,7 @@ class FakeTrain:
             steps=step,
             epochs=step / 10,
             seconds=step * self.delay,
-            test_accuracy=0.9,
+            test_accuracy=self.accuracy,
             test_loss=0.3,
             stopped=step < self.steps,
             train_images=len(data.x_train),
@@ -174,11 +175,16 @@ def test_corrupt_saved_model_is_listed_unavailable_and_others_work(weights, mnis
 # ------------------------------------------------------------------------------------------ train
 
 
-@pytest.fixture
-def fake_train(monkeypatch):
-    fake = FakeTrain()
+def use_fake(monkeypatch, fake):
+    """The page's trainings run `fake` in a thread of this process (a child could not see it)."""
+    monkeypatch.setattr(jobs, "ISOLATE", False)
     monkeypatch.setattr(training, "train", fake)
     return fake
+
+
+@pytest.fixture
+def fake_train(monkeypatch):
+    return use_fake(monkeypatch, FakeTrain())
 
 
 def test_train_shows_progress_then_the_model_predicts(weights, fake_train, mnist):
@@ -197,7 +203,7 @@ def test_train_shows_progress_then_the_model_predicts(weights, fake_train, mnist
 
 
 def test_stop_keeps_the_model_trained_so_far(weights, monkeypatch):
-    monkeypatch.setattr(training, "train", FakeTrain(steps=100_000, delay=0.01))
+    use_fake(monkeypatch, FakeTrain(steps=100_000, delay=0.01))
     at = new_page()
     at.button(key="train").click().run()
     wait_until(at, lambda a: a.get("progress"))
@@ -228,7 +234,7 @@ def test_save_makes_the_model_a_choice_for_everyone(weights, fake_train):
 
 def test_second_session_waits_for_the_running_training(weights, monkeypatch):
     gate = threading.Event()
-    monkeypatch.setattr(training, "train", FakeTrain(steps=5, gate=gate))
+    use_fake(monkeypatch, FakeTrain(steps=5, gate=gate))
     first = new_page()
     first.button(key="train").click().run()
     wait_until(
@@ -257,3 +263,15 @@ def test_no_mnist_says_how_to_fix_and_drawing_still_works(weights, monkeypatch, 
     wait_until(at, lambda a: any("MNIST not found" in e.value for e in a.error))
     assert metrics(at)["Prediction · CNN"] == "1"
     mnist_or_error.clear()
+
+
+def test_a_model_no_better_than_guessing_does_not_take_over(weights, monkeypatch, mnist):
+    use_fake(monkeypatch, FakeTrain(accuracy=0.1135))  # what the CNN at learning rate 0.1 gave
+    at = new_page(draw(mnist.x_test[0], np.random.default_rng(0), rgba=True))
+    at.button(key="train").click().run()
+    wait_until(at, lambda a: a.session_state["trained"])
+    no_exception(at)
+    assert not at.success and any("no better than guessing" in w.value for w in at.warning)
+    assert at.selectbox(key="choice_cnn").value == "cnn"  # the shipped model still answers
+    assert metrics(at)["Prediction · CNN"] == "7"
+    assert any("Trained in this session" in o for o in at.selectbox(key="choice_cnn").options)

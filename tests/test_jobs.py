@@ -13,6 +13,15 @@ def quick_recipe():
     return get_recipe("mlp", "fast").with_(steps=100_000, epochs=None, steps_per_execution=1)
 
 
+def wait_until(predicate, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("the expected state never came")
+
+
 def wait_state(job, *states, timeout=60):
     end = time.time() + timeout
     while time.time() < end:
@@ -42,7 +51,7 @@ def test_second_job_waits_for_the_slot_and_can_cancel(small):
     wait_state(first, "running")
     second = TrainingJob(quick_recipe(), lambda: small, slots).start()
     wait_state(second, "waiting")
-    assert second.view().queued_behind == 1 and slots.busy()
+    assert second.view().place == 1 and slots.busy()
     second.stop()
     assert second.join(10) and second.state == "cancelled"
     first.stop()
@@ -68,3 +77,55 @@ def test_a_larger_capacity_trains_side_by_side(small):
     for job in running:
         job.stop()
         assert job.join(30)
+
+
+def test_a_run_past_the_time_limit_stops_and_keeps_its_model(small):
+    job = TrainingJob(quick_recipe(), lambda: small, TrainingSlots(1), max_seconds=8).start()
+    assert job.join(60)
+    view = job.view()
+    assert view.state == "stopped" and view.stop_reason == jobs.TIME_LIMIT
+    assert view.result.stopped and view.result.steps >= 1
+    assert view.result.model.count_params() == 669_706  # the MLP, back from the child process
+
+
+def test_the_line_is_served_first_come_first_served(small, monkeypatch):
+    """Jobs that wait start in the order they came, whatever the order threads wake up in."""
+    import mnist_demo.training as training
+
+    monkeypatch.setattr(jobs, "ISOLATE", False)
+    gate, started = threading.Event(), []
+
+    def train(*args, **kwargs):
+        gate.wait(30)
+        raise DataError("this stand-in only holds the slot")
+
+    monkeypatch.setattr(training, "train", train)
+
+    def loader(name):
+        return lambda: started.append(name) or small
+
+    slots = TrainingSlots(1)
+    first = TrainingJob(quick_recipe(), loader("first"), slots).start()
+    wait_state(first, "running")
+    line = []
+    for name in "ABCDE":
+        line.append(TrainingJob(quick_recipe(), loader(name), slots).start())
+        wait_until(lambda: line[-1].view().place == len(line))
+    assert [job.view().place for job in line] == [1, 2, 3, 4, 5]
+    gate.set()
+    for job in line:
+        assert job.join(30) and job.view().error == "this stand-in only holds the slot"
+    assert started == ["first", *"ABCDE"]
+
+
+def test_a_crashed_training_process_fails_the_job_not_the_server(small, monkeypatch):
+    import os
+    import signal
+
+    job = TrainingJob(quick_recipe(), lambda: small, TrainingSlots(1)).start()
+    wait_until(lambda: job.view().events)  # the child is training
+    for child in __import__("multiprocessing").active_children():
+        os.kill(child.pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    assert job.join(30)
+    view = job.view()
+    assert view.state == "failed" and "training process ended" in view.error

@@ -154,3 +154,33 @@ def test_recipes_are_faithful_to_the_seed():
         get_recipe("cnn", "slow")
     with pytest.raises(ValueError):
         Recipe("cnn", "x", batch_size=50, learning_rate=1e-3)  # neither steps nor epochs
+
+
+def test_a_diverging_run_stops_at_once_with_what_to_do(small):
+    from mnist_demo.errors import TrainingDiverged
+
+    seen = []
+    recipe = quick(steps=2_000, epochs=None, learning_rate=1e30, batch_size=32)
+    with pytest.raises(TrainingDiverged, match=r"diverged at step [\d,]+.*lower learning rate"):
+        train(recipe, small, subscribers=[seen.append])
+    steps = [e for e in seen if e["kind"] == "step"]
+    assert all(np.isfinite(e["loss"]) for e in steps)  # no NaN reached the charts
+    assert (steps[-1]["step"] if steps else 0) < 2_000
+
+
+@pytest.mark.parametrize(
+    "accuracy, answering, words",
+    [
+        (0.1135, None, "no better than guessing"),
+        (0.1135, 0.99, "no better than guessing"),
+        (0.90, 0.99, "far below the 99.00%"),
+        (0.97, 0.99, None),
+        (0.90, None, None),
+    ],
+)
+def test_verdict_on_a_trained_model(accuracy, answering, words):
+    from mnist_demo.result import TrainResult
+
+    res = TrainResult(None, quick(), "float32", 1, 0.1, 1.0, accuracy, 2.3, False, 10, 10)
+    verdict = res.verdict(answering)
+    assert (verdict is None) if words is None else (words in verdict)

@@ -181,7 +181,7 @@ def test_a_closed_tab_frees_the_training_slot(browser, app_url):
     a.get_by_role("button", name="Train").click()
     expect(a.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
     b.get_by_role("button", name="Train").click()
-    expect(b.get_by_text("ahead of you")).to_be_visible(timeout=10_000)
+    expect(b.get_by_text("yours is next in line")).to_be_visible(timeout=10_000)
     a.context.close()
     expect(b.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
     b.get_by_role("button", name="Stop").click()

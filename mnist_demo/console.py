@@ -1,0 +1,42 @@
+"""How the CLI shows a training: a progress bar on a terminal, a line now and then elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from mnist_demo.events import EVAL, HELD_OUT, PROGRESS, fraction_done, held_out_key, seconds_left
+
+
+class Progress:
+    """A progress bar on a terminal; a line every few seconds (and every report) otherwise."""
+
+    def __init__(self):
+        self.tty = sys.stdout.isatty()
+        self.last_line = 0.0
+
+    def __call__(self, e: dict) -> None:
+        if e["kind"] not in PROGRESS:
+            return
+        if self.tty:
+            bar = "#" * int(fraction_done(e) * 24)
+            end = "\n" if e["kind"] == EVAL else ""
+            sys.stdout.write(f"\r[{bar:<24}] {self.line(e)}\033[K{end}")
+            sys.stdout.flush()
+        elif e["kind"] == EVAL or time.monotonic() - self.last_line >= 5:
+            print(self.line(e), flush=True)
+            self.last_line = time.monotonic()
+
+    @staticmethod
+    def line(e: dict) -> str:
+        held_out = held_out_key(e)
+        return (
+            f"step {e['step']}/{e['total_steps']} epoch {e['epoch']:.2f} "
+            f"loss {e.get('loss', float('nan')):.4f} acc {e.get('accuracy', float('nan')):.4f}"
+            + (f" {HELD_OUT[held_out]} acc {e[held_out]:.4f}" if held_out else "")
+            + f" | {e['samples_per_s']:,.0f} samples/s, {seconds_left(e):.0f} s left"
+        )
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stdout.write("\n")
