@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import state
-from studio.choose import unusable_ui
+from studio.choose import first_answering, unusable_ui
 from studio.draw import canvas_ui, draw_and_predict_ui
 from studio.save import save_ui
 from studio.streamlit_internals import keep_keras_state
@@ -34,6 +34,7 @@ def main(canvas=canvas_ui) -> None:
     st.divider()
     training_ui()
     save_ui()
+    state.warm_up(first_answering(saved))
 
 
 if __name__ == "__main__":

@@ -85,6 +85,15 @@ def session_predictor(result):
     return cache[kind][1]
 
 
+def first_answering(saved) -> tuple[str, ...]:
+    """The paths of the models a new visitor's page answers with, one per kind."""
+    firsts = {}
+    for m in saved:
+        if m.error is None and m.kind in MODEL_KINDS:
+            firsts.setdefault(m.kind, str(m.path))
+    return tuple(firsts.values())
+
+
 def unusable_ui(saved) -> None:
     """Saved models that cannot be used, each with the reason, out of the way."""
     unusable = [m for m in saved if m.error]

@@ -14,6 +14,12 @@ from studio.choose import Choice, choose_model
 
 CANVAS_SIZE = 280
 PEN = (8, 40, 20)  # the pen width slider: min, max, default
+# The canvas' own toolbar (undo, redo, clear) shows only while a mouse hovers over the canvas:
+# pinned, a touch screen and a keyboard reach it too.
+PIN_TOOLBAR = (
+    "<style>.dc-toolbar{opacity:1!important;top:-2.65rem!important}"
+    ".dc-root{margin-top:2.9rem}</style>"
+)
 HINT = "Draw a digit on the black square: the predictions appear as soon as you lift the pen."
 
 
@@ -47,9 +53,10 @@ def draw_and_predict_ui(canvas, saved) -> None:
     draw_col, pred_col = st.columns([1, 2], gap="large")
     with draw_col:
         st.subheader("Draw")
+        st.html(PIN_TOOLBAR)
         drawing = canvas(st.session_state.get(state.STROKE, PEN[2]))
         st.slider("Pen width", *PEN, key=state.STROKE)
-        st.caption("Undo, redo and clear are in the toolbar above the canvas.")
+        st.caption("Undo, redo and clear are the buttons above the canvas.")
     with pred_col:
         st.subheader("Predictions")
         columns = st.columns(len(MODEL_KINDS), border=True)
