@@ -17,38 +17,49 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 from mnist_demo.data import Mnist
 from mnist_demo.errors import MnistDemoError, first_line
 from mnist_demo.recipes import Recipe
 from mnist_demo.result import TrainResult
 
+ROOT = Path(__file__).resolve().parent.parent  # where the child finds this package
 NICE = 10  # the child's priority below the server's: drawing and predicting come first
 POLL_S = 0.25  # how often a waiting runner looks at its stop request
 
 
 class ProcessRun:
-    """One training in a spawned child process."""
+    """One training in a child process: a fresh `python -m mnist_demo.worker`, which imports only
+    what training needs (multiprocessing's spawn would rerun the server's main script there)."""
 
     def __init__(self, recipe: Recipe, data: Mnist, max_steps: int | None = None):
-        ctx = mp.get_context("spawn")  # never fork a process that runs TensorFlow threads
-        self._stop = ctx.Event()
-        self._conn, send = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(
-            target=_child,
-            args=(send, self._stop, recipe, data, max_steps),
-            name=f"train-{recipe.model}",
-            daemon=True,
+        self._conn, theirs = mp.Pipe()  # a socket pair: the job's end and the child's
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "mnist_demo.worker", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": path},
         )
-        self._proc.start()
-        send.close()  # the child holds the only sending end: EOF once it is gone
+        theirs.close()
+        self._stopped = False
+        self._conn.send((recipe, data, max_steps))
 
     def stop(self) -> None:
-        self._stop.set()
+        if not self._stopped:
+            self._stopped = True
+            try:
+                self._conn.send(("stop",))
+            except OSError:  # the child has ended already
+                pass
 
-    def messages(self) -> Iterator[tuple]:
+    def messages(self) -> Iterator[tuple | None]:
         try:
             while True:
                 if not self._conn.poll(POLL_S):
@@ -56,9 +67,9 @@ class ProcessRun:
                     continue
                 try:
                     message = self._conn.recv()
-                except EOFError:  # ended without a word: killed, out of memory, a crash
-                    self._proc.join()
-                    yield "error", f"the training process ended (exit code {self._proc.exitcode})"
+                except (EOFError, OSError):  # ended without a word: killed, out of memory, a crash
+                    code = self._proc.wait()
+                    yield "error", f"the training process ended (exit code {code})"
                     return
                 if message[0] == "result":
                     message = ("result", _rebuild(message[1]))
@@ -66,10 +77,12 @@ class ProcessRun:
                 if message[0] != "event":
                     return
         finally:
-            self._conn.close()
-            self._proc.join(30)
-            if self._proc.is_alive():
+            self._conn.close()  # the child sees the end of its connection and stops
+            try:
+                self._proc.wait(30)
+            except subprocess.TimeoutExpired:
                 self._proc.kill()
+                self._proc.wait()
 
 
 class ThreadRun:
@@ -98,15 +111,29 @@ class ThreadRun:
                 return
 
 
-def _child(conn, stop, recipe: Recipe, data: Mnist, max_steps: int | None) -> None:
+def _child(fd: int) -> None:
+    """The child's side: read the work, train, send events and the result; stop when asked or
+    when the job's end of the connection closes (the server went away)."""
+    conn = Connection(fd)
+    recipe, data, max_steps = conn.recv()
     os.nice(NICE)
+    stop = threading.Event()
+    threading.Thread(target=_wait_for_stop, args=(conn, stop), daemon=True).start()
     from mnist_demo.tfimport import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     try:
         _train(conn.send, stop, recipe, data, max_steps, portable=True)
-    finally:
-        conn.close()
+    except OSError:  # the job is gone: nobody to send to
+        pass
+
+
+def _wait_for_stop(conn: Connection, stop: threading.Event) -> None:
+    try:
+        conn.recv()  # ("stop",)
+    except (EOFError, OSError):
+        pass
+    stop.set()
 
 
 def _train(send, stop, recipe: Recipe, data: Mnist, max_steps: int | None, portable=False) -> None:
@@ -139,3 +166,7 @@ def _rebuild(fields: dict):
     model = build_model(fields["recipe"].model)
     model.set_weights(weights)
     return TrainResult(model=model, **fields)
+
+
+if __name__ == "__main__":
+    _child(int(sys.argv[1]))

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from pathlib import Path
 
 import mnist_demo.jobs as jobs
 from mnist_demo.errors import DataError
@@ -11,6 +12,14 @@ from mnist_demo.recipes import get_recipe
 
 def quick_recipe():
     return get_recipe("mlp", "fast").with_(steps=100_000, epochs=None, steps_per_execution=1)
+
+
+def training_processes() -> list[int]:
+    """This process's children that run a training (from /proc, as `ps` would find them)."""
+    pids = []
+    for task in Path("/proc/self/task").iterdir():
+        pids += [int(p) for p in (task / "children").read_text().split()]
+    return [p for p in pids if b"mnist_demo.worker" in Path(f"/proc/{p}/cmdline").read_bytes()]
 
 
 def wait_until(predicate, timeout=60):
@@ -124,8 +133,9 @@ def test_a_crashed_training_process_fails_the_job_not_the_server(small, monkeypa
 
     job = TrainingJob(quick_recipe(), lambda: small, TrainingSlots(1)).start()
     wait_until(lambda: job.view().events)  # the child is training
-    for child in __import__("multiprocessing").active_children():
-        os.kill(child.pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    for pid in training_processes():
+        os.kill(pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     assert job.join(30)
     view = job.view()
     assert view.state == "failed" and "training process ended" in view.error
+    assert training_processes() == []  # nothing left behind
