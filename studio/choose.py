@@ -81,7 +81,7 @@ def session_predictor(result):
     if kind not in cache or cache[kind][0] is not result:
         from mnist_demo.inference import Predictor  # TensorFlow: see state.load_predictor
 
-        cache[kind] = (result, Predictor(result.model))
+        cache[kind] = (result, Predictor(result.model, xla=False))  # replaced at every training
     return cache[kind][1]
 
 

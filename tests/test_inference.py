@@ -9,10 +9,10 @@ from mnist_demo.data import to_float
 from mnist_demo.inference import KeepWarm, Predictor, predict_probs
 
 
-@pytest.mark.parametrize("kind", ["cnn", "mlp"])
-def test_compiled_prediction_equals_the_keras_model(kind, mnist, request):
+@pytest.mark.parametrize("kind, xla", [("cnn", True), ("mlp", True), ("cnn", False)])
+def test_compiled_prediction_equals_the_keras_model(kind, xla, mnist, request):
     model = request.getfixturevalue(f"shipped_{kind}")
-    predictor = Predictor(model)
+    predictor = Predictor(model, xla=xla)
     x = to_float(mnist.x_test[:50])
     want = np.asarray(model(x, training=False))  # Keras, eagerly, in one batch
     got = np.stack([predictor.probabilities(img[..., 0]) for img in x])

@@ -109,6 +109,25 @@ def test_mlp_training_is_live_and_stoppable(page):
     no_traceback(page)
 
 
+def test_clearing_while_a_training_runs_leaves_no_answer_behind(page):
+    canvas = canvas_of(page)
+    page.get_by_test_id("stRadio").filter(has_text="Recipe").get_by_text("seed").click()
+    expect(page.get_by_text("10,000 steps")).to_be_visible(timeout=10_000)  # minutes long
+    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
+    for digit in (7, 1, 4):
+        draw_digit(page, canvas, digit)
+        expect(metric_value(page, "Prediction · CNN")).to_have_text(str(digit), timeout=10_000)
+        clear(page)
+        expect(page.get_by_test_id("stMetric").filter(has_text="Prediction")).to_have_count(0)
+        expect(page.get_by_text("what it sees")).to_have_count(0)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text(re.compile(r"(Stopped|Done): CNN trained"))).to_be_visible(
+        timeout=30_000
+    )
+    no_traceback(page)
+
+
 def test_two_sessions_one_trains_the_cnn_other_draws(browser, app_url, app_weights):
     a = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     b = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
