@@ -53,21 +53,23 @@ def draw_and_predict_ui(canvas, saved) -> None:
     draw_col, pred_col = st.columns([1, 2], gap="large")
     with draw_col:
         st.subheader("Draw")
-        st.html(PIN_TOOLBAR)
         drawing = canvas(st.session_state.get(state.STROKE, PEN[2]))
         st.slider("Pen width", *PEN, key=state.STROKE)
         st.caption("Undo, redo and clear are the buttons above the canvas.")
     with pred_col:
         st.subheader("Predictions")
         columns = st.columns(len(MODEL_KINDS), border=True)
-        choices = []
+        choices, slots = [], []
         for col, kind in zip(columns, MODEL_KINDS):
             with col:
                 choices.append(choose_model(kind, saved))
-        predictions_ui(drawing, choices, columns)
+                # Fixed places for the answer: written empty when there is none, so that a
+                # cleared canvas never leaves the last answer on screen.
+                slots.append((st.empty(), st.empty()))
+        predictions_ui(drawing, choices, slots)
 
 
-def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], columns) -> None:
+def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots) -> None:
     """Every model's digit first (its metric is what people look at), then the details: the
     metrics' deltas reach the browser before the bars and images are even built."""
     if drawing is None:
@@ -78,7 +80,7 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], columns) -
     except DrawingError as e:
         st.info(f"{e}.")
         return
-    answers = [metric_ui(choice, x, col) for choice, col in zip(choices, columns)]
+    answers = [metric_ui(choice, x, slot) for choice, slot in zip(choices, slots)]
     state.keep_warm().touch([c.predictor for c in choices if c.predictor is not None])
     seen = seen_png(x)
     for choice, answer in zip(choices, answers):
@@ -87,20 +89,21 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], columns) -
             box.html(details_html(choice.label, probs, seen))
 
 
-def metric_ui(choice: Choice, x: np.ndarray, column):
-    """One model's digit and how sure it is; (probabilities, a box for the details) or None."""
-    with column:
-        if choice.predictor is None:
-            st.warning(choice.error)
-            return None
-        probs = choice.predictor.probabilities(x)
-        digit = int(probs.argmax())
-        st.metric(
-            f"Prediction · {MODEL_KINDS[choice.kind]}",
-            str(digit),
-            f"{probs[digit]:.1%} sure",
-            delta_color="off",
-            delta_arrow="off",
-            help=f"Model: {choice.label}",
-        )
-        return probs, st.container()
+def metric_ui(choice: Choice, x: np.ndarray, slot):
+    """One model's digit and how sure it is, in its slot; (probabilities, the details' place) or
+    None."""
+    metric_box, details_box = slot
+    if choice.predictor is None:
+        metric_box.warning(choice.error)
+        return None
+    probs = choice.predictor.probabilities(x)
+    digit = int(probs.argmax())
+    metric_box.metric(
+        f"Prediction · {MODEL_KINDS[choice.kind]}",
+        str(digit),
+        f"{probs[digit]:.1%} sure",
+        delta_color="off",
+        delta_arrow="off",
+        help=f"Model: {choice.label}",
+    )
+    return probs, details_box
