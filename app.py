@@ -10,7 +10,7 @@ import streamlit as st
 
 from studio import state
 from studio.choose import first_answering, unusable_ui
-from studio.draw import PIN_TOOLBAR, canvas_ui, draw_and_predict_ui
+from studio.draw import canvas_ui, draw_and_predict_ui, style_ui
 from studio.save import save_ui
 from studio.streamlit_internals import keep_keras_state
 from studio.train import training_ui
@@ -28,7 +28,7 @@ def main(canvas=canvas_ui) -> None:
     state.init_state()
     st.title("MNIST Studio")
     st.caption(INTRO)
-    st.html(PIN_TOOLBAR)  # once a page, not on every stroke (the fragment below reruns alone)
+    style_ui()
     saved = state.saved_models()
     draw_and_predict_ui(canvas, saved)
     unusable_ui(saved)

@@ -37,3 +37,30 @@ def draw_digit(page, canvas, digit: int, offset=(0, 0), scale=1.0) -> None:
         for p in stroke[1:]:
             page.mouse.move(*at(p), steps=4)
         page.mouse.up()
+
+
+def touch_digit(page, canvas, digit: int) -> None:
+    """Draw with a finger: touch events (touchstart, touchmove, touchend) through the browser's
+    own input pipeline, as a phone or tablet sends them. Needs a context with `has_touch`."""
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    try:
+        for stroke in DIGITS[digit]:
+            points = [(box["x"] + x, box["y"] + y) for x, y in stroke]
+            for kind, (x, y) in [("touchStart", points[0])] + [
+                ("touchMove", p) for p in _steps(points, 4)
+            ]:
+                cdp.send(
+                    "Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]}
+                )
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()
+
+
+def _steps(points, n: int):
+    """The points of a stroke with n evenly spaced points on each segment, as a moving finger."""
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for i in range(1, n + 1):
+            yield x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * i / n

@@ -38,6 +38,19 @@ def details_html(label: str, probs: np.ndarray, seen: str) -> str:
     )
 
 
+def reading_html(answers: list[tuple[str, np.ndarray | None]]) -> str:
+    """Each model's digit in one line, [(model kind's name, probabilities (10,) or None)]: what a
+    phone shows under the canvas, where the full answers are a scroll away."""
+    parts = [
+        f'<span style="margin-right:18px">{escape(name)} reads '
+        f'<b style="font-size:22px">{int(p.argmax())}</b> '
+        f'<span style="color:{MUTED}">{p.max():.0%} sure</span></span>'
+        for name, p in answers
+        if p is not None
+    ]
+    return f'<div aria-label="what the models read">{"".join(parts)}</div>'
+
+
 def probability_bars(probs: np.ndarray) -> str:
     """The ten probabilities as a bar chart in plain HTML: drawn by the browser in no time, where a
     chart library's render would add tens of milliseconds to every stroke."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import streamlit as st
 
@@ -9,17 +11,70 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.errors import DrawingError
 from mnist_demo.preprocess import decode_canvas_png, preprocess
 from studio import state
-from studio.cards import details_html, seen_png
+from studio.cards import details_html, reading_html, seen_png
 from studio.choose import Choice, choose_model
 
 CANVAS_SIZE = 280
 PEN = (8, 40, 20)  # the pen width slider: min, max, default
-# The canvas' own toolbar (undo, redo, clear) shows only while a mouse hovers over the canvas:
-# pinned, a touch screen and a keyboard reach it too.
-PIN_TOOLBAR = (
-    "<style>.dc-toolbar{opacity:1!important;top:-2.65rem!important}"
-    ".dc-root{margin-top:2.9rem}</style>"
+NARROW = "max-width:640px"  # where Streamlit stacks columns: the predictions go below the canvas
+# On a narrow screen a strip under the canvas repeats each model's digit, which the stacked
+# columns would push below the fold.
+PAGE_STYLE = (
+    f"<style>.st-key-reading{{display:none}}"
+    f"@media({NARROW}){{.st-key-reading{{display:block}}}}</style>"
 )
+# The canvas' own toolbar (undo, redo, clear: real buttons) shows only while a mouse hovers over
+# the canvas. Pinned, finger-sized and with words beside the icons, a touch screen and a keyboard
+# reach them too. The canvas lives in a shadow root, where the page's styles do not reach: a
+# small script puts this style inside it.
+CANVAS_STYLE = (
+    ".dc-toolbar{opacity:1!important;top:-3.3rem!important}.dc-root{margin-top:3.4rem}"
+    ".dc-icon-button{min-width:2.5rem;min-height:2.5rem}"
+    '.dc-icon-button[aria-label="Undo"]::after{content:"Undo";margin-left:.3rem}'
+    '.dc-icon-button[aria-label^="Reset"]::after{content:"Clear";margin-left:.3rem}'
+    '.dc-icon-button[aria-label="Undo"],.dc-icon-button[aria-label^="Reset"]'
+    "{width:auto!important;padding:0 .5rem;font-size:.9rem}"
+)
+_DRESS_CANVAS_JS = """
+export default function ({ data }) {
+  const dress = () => {
+    for (const el of document.querySelectorAll("*")) {
+      const root = el.shadowRoot;
+      if (root && root.querySelector(".canvas-root") && !root.querySelector("style[data-studio]")) {
+        const style = document.createElement("style");
+        style.dataset.studio = "";
+        style.textContent = data.css;
+        root.appendChild(style);
+      }
+    }
+  };
+  dress();
+  let pending = false;  // one look a frame, however many changes the page makes in it
+  const watch = new MutationObserver(() => {
+    if (!pending) {
+      pending = true;
+      requestAnimationFrame(() => { pending = false; dress(); });
+    }
+  });
+  watch.observe(document.body, { childList: true, subtree: true });
+  return () => watch.disconnect();
+}
+"""
+
+
+def style_ui() -> None:
+    """The page's styles, once a page (not on every stroke: the canvas' fragment reruns alone)."""
+    st.html(PAGE_STYLE)
+    _dress_canvas()(data={"css": CANVAS_STYLE}, key="dress-canvas")
+
+
+@functools.cache
+def _dress_canvas():
+    return st.components.v2.component(
+        "mnist_studio.dress_canvas", html="<span></span>", js=_DRESS_CANVAS_JS
+    )
+
+
 HINT = "Draw a digit on the black square: the predictions appear as soon as you lift the pen."
 
 
@@ -54,6 +109,7 @@ def draw_and_predict_ui(canvas, saved) -> None:
     with draw_col:
         st.subheader("Draw")
         drawing = canvas(st.session_state.get(state.STROKE, PEN[2]))
+        reading = st.container(key="reading").empty()  # shown on narrow screens only
         st.slider("Pen width", *PEN, key=state.STROKE)
         st.caption("Undo, redo and clear are the buttons above the canvas.")
     with pred_col:
@@ -66,10 +122,10 @@ def draw_and_predict_ui(canvas, saved) -> None:
                 # Fixed places for the answer: written empty when there is none, so that a
                 # cleared canvas never leaves the last answer on screen.
                 slots.append((st.empty(), st.empty()))
-        predictions_ui(drawing, choices, slots)
+        predictions_ui(drawing, choices, slots, reading)
 
 
-def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots) -> None:
+def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, reading) -> None:
     """Every model's digit first (its metric is what people look at), then the details: the
     metrics' deltas reach the browser before the bars and images are even built."""
     if drawing is None:
@@ -81,6 +137,9 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots) -> 
         st.info(f"{e}.")
         return
     answers = [metric_ui(choice, x, slot) for choice, slot in zip(choices, slots)]
+    reading.html(
+        reading_html([(MODEL_KINDS[c.kind], a and a[0]) for c, a in zip(choices, answers)])
+    )
     state.keep_warm().touch([c.predictor for c in choices if c.predictor is not None])
     seen = seen_png(x)
     for choice, answer in zip(choices, answers):

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from harness.browser import ROOT, start_app
-from harness.strokes import draw_digit
+from harness.strokes import draw_digit, touch_digit
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
@@ -47,6 +47,51 @@ def test_drawn_digits_are_predicted_by_every_model(page, digits):
         if digit == 7:
             shoot(page)
         clear(page)
+
+
+def in_view(page, locator) -> None:
+    """The element is on screen as it is, with no scrolling: wholly inside the viewport."""
+    expect(locator).to_be_visible()
+    box, view = locator.bounding_box(), page.viewport_size
+    assert box["y"] >= 0 and box["y"] + box["height"] <= view["height"], (box, view)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= view["width"], (box, view)
+
+
+def test_a_phone_draws_with_a_finger_reads_the_digits_without_scrolling_and_clears(
+    browser, app_url
+):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(app_url)
+    canvas = canvas_of(page)
+    reading = page.get_by_label("what the models read")
+    for digit in (7, 4):
+        touch_digit(page, canvas, digit)
+        expect(reading).to_contain_text(f"CNN reads {digit}", timeout=10_000)
+        expect(reading).to_contain_text(f"MLP reads {digit}")
+        in_view(page, reading)
+        scroll = page.evaluate("window.scrollY")
+        clear_button = page.get_by_role("button", name="Reset canvas & history")
+        in_view(page, clear_button)
+        # A word beside the icon, not only a bin: the page's style writes it.
+        assert clear_button.evaluate("b => getComputedStyle(b, '::after').content") == '"Clear"'
+        if digit == 7:
+            page.screenshot(path=str(ROOT / "tests/e2e/artifacts/phone.png"))
+            # The keyboard reaches the controls too: Undo takes the 7's only stroke away.
+            page.get_by_role("button", name="Undo").focus()
+            page.keyboard.press("Enter")
+        else:
+            clear_button.tap()
+        expect(page.get_by_text("Draw a digit on the black square")).to_be_visible()
+        expect(reading).to_have_count(0)
+        assert page.evaluate("window.scrollY") == scroll  # the finger drew, it did not scroll
+    # Beside the canvas there is room for a finger to scroll the page by.
+    box = canvas.bounding_box()
+    assert 390 - (box["x"] + box["width"]) >= 48, box
+    no_traceback(page)
+    context.close()
 
 
 def shoot(page):
