@@ -20,7 +20,7 @@ from mnist_demo.errors import MnistDemoError, first_line
 from mnist_demo.events import PROGRESS, seconds_left
 from mnist_demo.recipes import Recipe
 from mnist_demo.result import TrainResult
-from mnist_demo.worker import POLL_S, ProcessRun, ThreadRun
+from mnist_demo.worker import POLL_S, ProcessRun, ThreadRun, give_back_memory
 
 # A job's states: it waits for a slot, runs, and ends in one of the four FINISHED states.
 WAITING, RUNNING = "waiting", "running"
@@ -174,6 +174,7 @@ class TrainingJob:
             self._set(FAILED, f"training failed: {type(e).__name__}: {first_line(e)}")
         finally:
             self._slots.release(self)
+            give_back_memory()
 
     def _follow(self, runner) -> None:
         """Relay the runner's messages into this job, and stop it when it has to stop."""

@@ -139,3 +139,22 @@ def test_a_crashed_training_process_fails_the_job_not_the_server(small, monkeypa
     view = job.view()
     assert view.state == "failed" and "training process ended" in view.error
     assert training_processes() == []  # nothing left behind
+
+
+def test_the_data_goes_to_training_processes_as_files_written_once(small):
+    import gc
+    import os
+
+    import numpy as np
+
+    from mnist_demo import worker
+
+    data = small.head(50, 20)
+    files = worker._on_disk(data)
+    assert worker._on_disk(data) is files  # once per dataset, not once per training
+    for name in worker.ARRAYS:
+        np.testing.assert_array_equal(np.load(files[name]), getattr(data, name))
+    folder = os.path.dirname(files["x_train"])
+    del data
+    gc.collect()
+    assert not os.path.exists(folder)  # gone with the data
