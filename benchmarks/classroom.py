@@ -1,0 +1,309 @@
+"""A classroom against one server: its CPU per stroke, and a training beside simulated visitors.
+
+    python benchmarks/classroom.py                  # 8 visitors, 30 s windows
+    python benchmarks/classroom.py --visitors 8 --window 30 --json
+
+The visitors are not browsers: each is a websocket session speaking Streamlit's own protocol,
+replaying the messages a real browser sent for a stroke and a clear (recorded first, once, from
+headless Chromium). So only the server's work for them counts, not eight browsers' rendering on
+the same two cores. Prints:
+
+- the server's CPU time per stroke (preprocessing, both models, the fragment's rerun), from the
+  server process's own counters (/proc/PID/stat: user + system, all threads), over sequential
+  strokes from one visitor;
+- a CNN training's rate (steps/s, read from the progress the page sends its trainer) alone,
+  then with N visitors each drawing and clearing every STROKE_EVERY_S seconds, then alone again;
+  the ratio compares the middle window with the mean of the two alone;
+- each visitor's stroke -> prediction latency (message sent -> both models' metrics received).
+Needs MNIST ($MNIST_DATA or the Keras download), Playwright and Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+from websockets.sync.client import connect  # noqa: E402
+
+STROKE_EVERY_S = 1.5  # a visitor's pace: a stroke, a look at the answer, a clear, ...
+STEP = re.compile(r"step ([\d,]+) /")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process, all its threads (children not included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def cpu_model() -> str:
+    text = Path("/proc/cpuinfo").read_text()
+    found = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+    amx = " (AMX)" if re.search(r"\bamx_bf16\b", text) else ""
+    return (found[1].strip() if found else "unknown") + amx
+
+
+def record(url: str) -> dict:
+    """What a browser sends: the first page load, a stroke of each digit, a clear, Train."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS
+    from harness.strokes import draw_digit
+
+    sent: list[bytes] = []
+    frames: dict = {"strokes": {}}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(f)))
+        page.goto(url)
+        canvas = page.locator("canvas.upper-canvas").first
+        expect(canvas).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Draw a digit on the black square")).to_be_visible()
+        frames["load"] = sent[0]
+        metric = page.get_by_test_id("stMetricValue")
+        for digit in (7, 1, 4):
+            draw_digit(page, canvas, digit)
+            expect(metric.first).to_have_text(str(digit), timeout=30_000)
+            expect(metric.last).to_have_text(str(digit), timeout=30_000)
+            frames["strokes"][digit] = sent[-1]
+            page.get_by_role("button", name="Reset canvas & history").click()
+            expect(page.get_by_text("Draw a digit on the black square")).to_be_visible()
+            frames["clear"] = sent[-1]
+        page.get_by_role("button", name="Train").click()
+        expect(page.get_by_role("button", name="Stop")).to_be_visible(timeout=30_000)
+        frames["train"] = next(f for f in reversed(sent) if b"train" in f and _is_full(f))
+        page.get_by_role("button", name="Stop").click()
+        expect(page.get_by_text(re.compile(r"(Stopped|Done|Cancelled)"))).to_be_visible(
+            timeout=120_000
+        )
+        browser.close()
+    return frames
+
+
+def _is_full(frame: bytes) -> bool:
+    msg = BackMsg()
+    msg.ParseFromString(frame)
+    return msg.WhichOneof("type") == "rerun_script" and not msg.rerun_script.fragment_id
+
+
+class Session:
+    """One visitor's websocket session with the server."""
+
+    def __init__(self, url: str, load: bytes):
+        ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+        self.ws = connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60)
+        self.request(load)
+
+    def request(self, frame: bytes, timeout: float = 120) -> tuple[float | None, list]:
+        """Send a rerun; returns (seconds until both models' metrics arrived, or None), and the
+        messages up to the end of the run."""
+        t0 = time.perf_counter()
+        self.ws.send(frame)
+        metrics, answered, messages = 0, None, []
+        while True:
+            msg = ForwardMsg()
+            msg.ParseFromString(self.ws.recv(timeout=timeout))
+            messages.append(msg)
+            kind = msg.WhichOneof("type")
+            if kind == "delta" and msg.delta.new_element.WhichOneof("type") == "metric":
+                metrics += 1
+                if metrics == 2:
+                    answered = time.perf_counter() - t0
+            if kind == "script_finished":
+                return answered, messages
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def cpu_per_stroke(url: str, pid: int, frames: dict, strokes: int) -> dict:
+    """Server CPU ms per stroke: one visitor's strokes, one after another, nothing else running."""
+    s = Session(url, frames["load"])
+    digits = list(frames["strokes"])
+    for d in digits:  # warm
+        s.request(frames["strokes"][d])
+    lat = []
+    c0, t0 = cpu_s(pid), time.perf_counter()
+    for i in range(strokes):
+        answered, _ = s.request(frames["strokes"][digits[i % len(digits)]])
+        lat.append(answered * 1000)
+    cpu, wall = cpu_s(pid) - c0, time.perf_counter() - t0
+    s.close()
+    return {
+        "server_cpu_ms_per_stroke": round(1000 * cpu / strokes, 1),
+        "server_busy_while_answering": round(cpu / wall, 2),  # cores, on average
+        "stroke_ms_p50_alone": _pct(lat, 50),
+    }
+
+
+class Trainer(threading.Thread):
+    """A session that presses Train and then follows the live view as a browser does (the page
+    asks for a rerun of its live fragment every half second), noting (time, step)."""
+
+    def __init__(self, url: str, frames: dict, epochs: int):
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, int]] = []
+        self.done = threading.Event()
+        self.session = Session(url, frames["load"])
+        self.train = _with_int(frames["train"], "epochs_cnn_fast", epochs)
+
+    def run(self) -> None:
+        _, messages = self.session.request(self.train)
+        while not self.done.is_set():
+            auto = [m.auto_rerun for m in messages if m.WhichOneof("type") == "auto_rerun"]
+            self._note(messages)
+            if not auto and len(self.samples) > 1 and not any(
+                m.WhichOneof("type") == "delta" for m in messages
+            ):
+                break
+            if auto:
+                self.fragment, self.interval = auto[-1].fragment_id, auto[-1].interval
+            time.sleep(self.interval)
+            _, messages = self.session.request(_auto_rerun(self.train, self.fragment))
+        self.session.close()
+
+    def _note(self, messages) -> None:
+        for m in messages:
+            if m.WhichOneof("type") == "delta":
+                text = m.delta.new_element.progress.text
+                found = STEP.search(text)
+                if found:
+                    self.samples.append((time.perf_counter(), int(found[1].replace(",", ""))))
+
+    def rate(self, start: float, end: float) -> float:
+        inside = [(t, s) for t, s in self.samples if start <= t <= end]
+        (t0, s0), (t1, s1) = inside[0], inside[-1]
+        return (s1 - s0) / (t1 - t0)
+
+
+def _with_int(frame: bytes, key_end: str, value: int) -> bytes:
+    msg = BackMsg()
+    msg.ParseFromString(frame)
+    for w in msg.rerun_script.widget_states.widgets:
+        if w.id.endswith(key_end):
+            w.int_value = value
+    return msg.SerializeToString()
+
+
+def _auto_rerun(train: bytes, fragment_id: str) -> bytes:
+    msg = BackMsg()
+    msg.ParseFromString(train)
+    widgets = msg.rerun_script.widget_states.widgets
+    keep = [w for w in widgets if w.WhichOneof("value") != "trigger_value"]
+    del widgets[:]
+    widgets.extend(keep)
+    msg.rerun_script.fragment_id = fragment_id
+    msg.rerun_script.is_auto_rerun = True
+    return msg.SerializeToString()
+
+
+class Visitor(threading.Thread):
+    """Draws a digit, looks, clears, draws again... every STROKE_EVERY_S on average."""
+
+    def __init__(self, url: str, frames: dict, stop: threading.Event, seed: int):
+        super().__init__(daemon=True)
+        self.frames, self.stop, self.random = frames, stop, random.Random(seed)
+        self.session = Session(url, frames["load"])
+        self.latencies: list[float] = []
+        self.strokes = 0
+
+    def run(self) -> None:
+        digits = list(self.frames["strokes"])
+        while not self.stop.is_set():
+            for frame in (self.frames["strokes"][self.random.choice(digits)], self.frames["clear"]):
+                answered, _ = self.session.request(frame)
+                if answered is not None:
+                    self.latencies.append(answered)
+                    self.strokes += 1
+                self.stop.wait(self.random.uniform(0.5, 1.5) * STROKE_EVERY_S)
+        self.session.close()
+
+
+def _pct(values, q) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))], 1)
+
+
+def training_with_visitors(url: str, frames: dict, visitors: int, window: float) -> dict:
+    trainer = Trainer(url, frames, epochs=20)
+    trainer.start()
+    while len(trainer.samples) < 3:  # the training process has started and made steps
+        time.sleep(0.2)
+    time.sleep(5)  # past its first epoch's warm-up
+    t = time.perf_counter()
+    windows = [(t, t + window)]
+    time.sleep(window)
+    stop = threading.Event()
+    crowd = [Visitor(url, frames, stop, seed) for seed in range(visitors)]
+    t = time.perf_counter()
+    for v in crowd:
+        v.start()
+    time.sleep(window)
+    windows.append((t, time.perf_counter()))
+    stop.set()
+    for v in crowd:
+        v.join()
+    t = time.perf_counter()
+    time.sleep(window)
+    windows.append((t, time.perf_counter()))
+    trainer.done.set()
+    trainer.join()
+    rates = [trainer.rate(*w) for w in windows]
+    alone = (rates[0] + rates[2]) / 2
+    latencies = [x * 1000 for v in crowd for x in v.latencies]
+    return {
+        "visitors": visitors,
+        "strokes": sum(v.strokes for v in crowd),
+        "steps_per_s_alone": [round(rates[0], 2), round(rates[2], 2)],
+        "steps_per_s_with_visitors": round(rates[1], 2),
+        "training_rate_ratio": round(rates[1] / alone, 3),
+        "stroke_ms_p50": _pct(latencies, 50),
+        "stroke_ms_p95": _pct(latencies, 95),
+        "stroke_ms_max": round(max(latencies), 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--visitors", type=int, default=8)
+    ap.add_argument("--window", type=float, default=30, help="seconds per measuring window")
+    ap.add_argument("--strokes", type=int, default=60, help="strokes for the CPU figure")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    from harness.browser import start_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / "weights"
+        shutil.copytree(ROOT / "weights", weights)
+        proc, url, _ = start_app(weights)
+        try:
+            frames = record(url)
+            out = {"cpu": cpu_model(), **cpu_per_stroke(url, proc.pid, frames, args.strokes)}
+            out.update(training_with_visitors(url, frames, args.visitors, args.window))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k:>28}: {v}")
+
+
+if __name__ == "__main__":
+    main()
