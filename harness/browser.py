@@ -41,7 +41,7 @@ def start_app(weights: Path, env_extra: dict | None = None) -> tuple[subprocess.
         command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 240  # TensorFlow's import alone takes a minute on a busy machine
     while time.time() < deadline and proc.poll() is None:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":

@@ -49,7 +49,7 @@ def weights(tmp_path, monkeypatch):
 
 
 def new_page(drawing=None) -> AppTest:
-    at = AppTest.from_function(app_script, args=(str(ROOT),), default_timeout=60)
+    at = AppTest.from_function(app_script, args=(str(ROOT),), default_timeout=240)
     if drawing is not None:
         at.session_state["test_drawing"] = drawing
     return at.run()
@@ -116,7 +116,7 @@ class FakeTrain:
         )
 
 
-def wait_until(at, predicate, timeout=30):
+def wait_until(at, predicate, timeout=240):  # an upper bound: busy machines are slow
     end = time.time() + timeout
     while time.time() < end:
         at.run()

@@ -102,13 +102,14 @@ def test_stop_request_is_honoured_and_model_kept(small, monkeypatch):
     assert p.shape == (3, 10) and np.isfinite(p).all()
 
 
-def test_stop_from_another_thread_within_a_second(small):
+def test_stop_from_another_thread_ends_within_a_step(small):
     stop = threading.Event()
     started = threading.Event()
-    out = {}
+    steps, out = [], {}
 
     def on(e):
         if e["kind"] == "step":
+            steps.append(e["step"])
             started.set()
 
     worker = threading.Thread(
@@ -117,13 +118,13 @@ def test_stop_from_another_thread_within_a_second(small):
         )
     )
     worker.start()
-    assert started.wait(60)
-    t = time.perf_counter()
+    assert started.wait(240)  # upper bounds: the suite also passes on a machine hogged by others
     stop.set()
-    worker.join(30)
-    # Training ends within a second; the rest is the final evaluation of 500 images.
-    assert not worker.is_alive() and time.perf_counter() - t < 5
-    assert out["r"].stopped and out["r"].seconds - out["r"].history[-2]["elapsed"] < 1.0
+    seen = steps[-1]
+    worker.join(240)
+    # The step running when the stop came is the last (one step per call here).
+    assert not worker.is_alive() and out["r"].stopped
+    assert out["r"].steps <= seen + 1 < 100_000
 
 
 def test_tensorboard_logs_are_written(small, tmp_path):

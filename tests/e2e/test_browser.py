@@ -12,11 +12,15 @@ from harness.browser import ROOT, start_app
 from harness.strokes import draw_digit, touch_digit
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
+# Upper bounds, not delays. The suite passes with busy loops hogging both cores, where everything
+# takes several times longer than on an idle machine (benchmarks/under_load.py).
+UI = 30_000  # ms: a rerun's answer on screen
+SLOW = 240_000  # ms: a page's first load, a training process started (TensorFlow imported), stopped
 
 
 def canvas_of(page):
     canvas = page.locator("canvas.upper-canvas").first
-    expect(canvas).to_be_visible(timeout=30_000)
+    expect(canvas).to_be_visible(timeout=SLOW)
     return canvas
 
 
@@ -42,7 +46,7 @@ def test_drawn_digits_are_predicted_by_every_model(page, digits):
     for digit in digits:
         draw_digit(page, canvas, digit)
         for label in ("Prediction · CNN", "Prediction · MLP"):
-            expect(metric_value(page, label)).to_have_text(str(digit), timeout=5_000)
+            expect(metric_value(page, label)).to_have_text(str(digit), timeout=UI)
         no_traceback(page)
         if digit == 7:
             shoot(page)
@@ -69,7 +73,7 @@ def test_a_phone_draws_with_a_finger_reads_the_digits_without_scrolling_and_clea
     reading = page.get_by_label("what the models read")
     for digit in (7, 4):
         touch_digit(page, canvas, digit)
-        expect(reading).to_contain_text(f"CNN reads {digit}", timeout=10_000)
+        expect(reading).to_contain_text(f"CNN reads {digit}", timeout=UI)
         expect(reading).to_contain_text(f"MLP reads {digit}")
         in_view(page, reading)
         scroll = page.evaluate("window.scrollY")
@@ -112,7 +116,7 @@ def set_number(page, label, value, shows):
         field.fill(value)
         field.press("Enter")
         try:
-            expect(page.get_by_text(shows)).to_be_visible(timeout=5_000)
+            expect(page.get_by_text(shows)).to_be_visible(timeout=UI)
             return
         except AssertionError:
             if attempt == 2:
@@ -132,7 +136,7 @@ def steps_done(page) -> int:
     return int(m.group(1).replace(",", "")) if m else 0
 
 
-def wait_for_more_steps(page, than: int, timeout=20_000):
+def wait_for_more_steps(page, than: int, timeout=SLOW):
     page.wait_for_function(
         "n => { const t = document.querySelector('[data-testid=stProgress]');"
         " const m = t && t.innerText.match(/step ([\\d,]+) \\//);"
@@ -145,17 +149,17 @@ def wait_for_more_steps(page, than: int, timeout=20_000):
 def test_mlp_training_is_live_and_stoppable(page):
     canvas = canvas_of(page)
     page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
-    expect(page.get_by_text("Adam 0.002, batch 256, 5 epochs")).to_be_visible(timeout=10_000)
+    expect(page.get_by_text("Adam 0.002, batch 256, 5 epochs")).to_be_visible(timeout=UI)
     # The fast recipe's 5 epochs take about 10 s here: too short to be sure of stopping it.
     set_number(page, "Epochs", "40", shows="batch 256, 40 epochs")
     page.get_by_role("button", name="Train").click()
-    expect(page.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
-    expect(page.get_by_text("Loss (training batches)")).to_be_visible(timeout=10_000)
+    expect(page.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=SLOW)
+    expect(page.get_by_text("Loss (training batches)")).to_be_visible(timeout=UI)
     wait_for_more_steps(page, steps_done(page))  # the progress moves
     draw_digit(page, canvas, 7)
-    expect(metric_value(page, "Prediction · CNN")).to_have_text("7", timeout=10_000)
+    expect(metric_value(page, "Prediction · CNN")).to_have_text("7", timeout=UI)
     page.get_by_role("button", name="Stop").click()
-    expect(page.get_by_text(re.compile(r"Stopped: MLP trained"))).to_be_visible(timeout=15_000)
+    expect(page.get_by_text(re.compile(r"Stopped: MLP trained"))).to_be_visible(timeout=SLOW)
     choose_session_model(page, "MLP")
     expect(page.get_by_text("Trained in this session")).to_be_visible()
     expect(metric_value(page, "Prediction · MLP")).to_have_text(re.compile(r"^\d$"))
@@ -165,19 +169,17 @@ def test_mlp_training_is_live_and_stoppable(page):
 def test_clearing_while_a_training_runs_leaves_no_answer_behind(page):
     canvas = canvas_of(page)
     page.get_by_test_id("stRadio").filter(has_text="Recipe").get_by_text("seed").click()
-    expect(page.get_by_text("10,000 steps")).to_be_visible(timeout=10_000)  # minutes long
+    expect(page.get_by_text("10,000 steps")).to_be_visible(timeout=UI)  # minutes long
     page.get_by_role("button", name="Train").click()
-    expect(page.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
+    expect(page.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=SLOW)
     for digit in (7, 1, 4):
         draw_digit(page, canvas, digit)
-        expect(metric_value(page, "Prediction · CNN")).to_have_text(str(digit), timeout=10_000)
+        expect(metric_value(page, "Prediction · CNN")).to_have_text(str(digit), timeout=UI)
         clear(page)
         expect(page.get_by_test_id("stMetric").filter(has_text="Prediction")).to_have_count(0)
         expect(page.get_by_text("what it sees")).to_have_count(0)
     page.get_by_role("button", name="Stop").click()
-    expect(page.get_by_text(re.compile(r"(Stopped|Done): CNN trained"))).to_be_visible(
-        timeout=30_000
-    )
+    expect(page.get_by_text(re.compile(r"(Stopped|Done): CNN trained"))).to_be_visible(timeout=SLOW)
     no_traceback(page)
 
 
@@ -188,23 +190,23 @@ def test_two_sessions_one_trains_the_cnn_other_draws(browser, app_url, app_weigh
     b.goto(app_url)
     canvas_a, canvas_b = canvas_of(a), canvas_of(b)
     a.get_by_role("button", name="Train").click()  # the CNN, fast recipe: the defaults
-    expect(a.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
-    expect(a.get_by_text("Accuracy", exact=True)).to_be_visible(timeout=10_000)
+    expect(a.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=SLOW)
+    expect(a.get_by_text("Accuracy", exact=True)).to_be_visible(timeout=UI)
     first = steps_done(a)
     # The other session draws and predicts without waiting for the training.
     draw_digit(b, canvas_b, 4)
-    expect(metric_value(b, "Prediction · CNN")).to_have_text("4", timeout=10_000)
+    expect(metric_value(b, "Prediction · CNN")).to_have_text("4", timeout=UI)
     expect(metric_value(b, "Prediction · MLP")).to_have_text("4")
     b.get_by_role("button", name="Train").click()
-    expect(b.get_by_text("Another training is running")).to_be_visible(timeout=10_000)
+    expect(b.get_by_text("Another training is running")).to_be_visible(timeout=UI)
     b.get_by_role("button", name="Cancel").click()
-    expect(b.get_by_text("Training cancelled")).to_be_visible(timeout=10_000)
+    expect(b.get_by_text("Training cancelled")).to_be_visible(timeout=UI)
     # The training session draws too, while its progress bar moves.
     draw_digit(a, canvas_a, 7)
-    expect(metric_value(a, "Prediction · CNN")).to_have_text("7", timeout=10_000)
+    expect(metric_value(a, "Prediction · CNN")).to_have_text("7", timeout=UI)
     wait_for_more_steps(a, first)
     a.get_by_role("button", name="Stop").click()
-    expect(a.get_by_text(re.compile(r"Stopped: CNN trained"))).to_be_visible(timeout=20_000)
+    expect(a.get_by_text(re.compile(r"Stopped: CNN trained"))).to_be_visible(timeout=SLOW)
     choose_session_model(a, "CNN")
     expect(a.get_by_text("Trained in this session")).to_be_visible()
     expect(a.get_by_text("trained in this session", exact=True)).to_be_visible()
@@ -212,7 +214,7 @@ def test_two_sessions_one_trains_the_cnn_other_draws(browser, app_url, app_weigh
     # Saved, it is a saved model for everyone, still there after a reload.
     a.get_by_label("Name").fill("e2e-cnn")
     a.get_by_role("button", name="Save").click()
-    expect(a.get_by_text("Saved as e2e-cnn.keras")).to_be_visible(timeout=10_000)
+    expect(a.get_by_text("Saved as e2e-cnn.keras")).to_be_visible(timeout=UI)
     assert (app_weights / "e2e-cnn.keras").exists()
     a.reload()
     canvas_of(a)
@@ -232,9 +234,9 @@ def test_no_mnist_the_page_says_how_to_fix_and_still_predicts(browser, app_weigh
         canvas = canvas_of(page)
         expect(page.get_by_text(re.compile("MNIST is not at MNIST_DATA="))).to_be_visible()
         page.get_by_role("button", name="Train").click()
-        expect(page.get_by_text(re.compile("MNIST not found at"))).to_be_visible(timeout=20_000)
+        expect(page.get_by_text(re.compile("MNIST not found at"))).to_be_visible(timeout=UI)
         draw_digit(page, canvas, 1)
-        expect(metric_value(page, "Prediction · CNN")).to_have_text("1", timeout=10_000)
+        expect(metric_value(page, "Prediction · CNN")).to_have_text("1", timeout=UI)
         no_traceback(page)
         page.context.close()
     finally:
@@ -250,14 +252,14 @@ def test_a_closed_tab_frees_the_training_slot(browser, app_url):
         page.goto(app_url)
         canvas_of(page)
         page.get_by_test_id("stRadio").filter(has_text="Recipe").get_by_text("seed").click()
-        expect(page.get_by_text("10,000 steps")).to_be_visible(timeout=10_000)
+        expect(page.get_by_text("10,000 steps")).to_be_visible(timeout=UI)
     a.get_by_role("button", name="Train").click()
-    expect(a.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
+    expect(a.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=SLOW)
     b.get_by_role("button", name="Train").click()
-    expect(b.get_by_text("yours is next in line")).to_be_visible(timeout=10_000)
+    expect(b.get_by_text("yours is next in line")).to_be_visible(timeout=UI)
     a.context.close()
-    expect(b.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=60_000)
+    expect(b.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=SLOW)
     b.get_by_role("button", name="Stop").click()
-    expect(b.get_by_text(re.compile(r"Stopped: CNN trained"))).to_be_visible(timeout=30_000)
+    expect(b.get_by_text(re.compile(r"Stopped: CNN trained"))).to_be_visible(timeout=SLOW)
     no_traceback(b)
     b.context.close()
