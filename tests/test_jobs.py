@@ -9,7 +9,6 @@ from mnist_demo.errors import DataError
 from mnist_demo.jobs import TrainingJob, TrainingSlots
 from mnist_demo.recipes import get_recipe
 
-
 # Upper bounds, not delays: a training process imports TensorFlow before its first step, which
 # takes a minute or more with busy loops on both cores (benchmarks/under_load.py).
 SLOW = 240

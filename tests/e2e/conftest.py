@@ -11,7 +11,6 @@ from playwright.sync_api import expect, sync_playwright
 
 from harness.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, start_app
 
-
 # Every expect waits up to this long for its state (Playwright's default is 5 s): a busy machine's
 # reruns take seconds, not milliseconds.
 expect.set_options(timeout=30_000)
