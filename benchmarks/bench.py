@@ -364,9 +364,7 @@ def app(repeats: int) -> None:
         browser.close()
     tmp.cleanup()
     record("app", "streamlit run -> canvas ready in the browser", ready, "s")
-    record(
-        "app", "first stroke after start -> Prediction metrics", [x * 1000 for x in first], "ms"
-    )
+    record("app", "first stroke after start -> Prediction metrics", [x * 1000 for x in first], "ms")
     record(
         "app",
         "stroke end -> Prediction metrics updated",
