@@ -184,9 +184,13 @@ class TrainingJob:
             if kind == "event":
                 with self._lock:
                     self._events.append(payload)
-            elif kind == "error":
-                self._set(FAILED, payload)
-            elif kind == "result":
+            elif kind in ("error", "result"):
+                # Ended: the slot is free from now, not once the child process has finished
+                # exiting (a second or more, while the page said another training was running).
+                self._slots.release(self)
+                if kind == "error":
+                    self._set(FAILED, payload)
+                    continue
                 with self._lock:
                     self._result = payload
                     self._state = STOPPED if self._stop.is_set() and payload.stopped else DONE

@@ -6,7 +6,7 @@ import os
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError, expect
 
 from harness.browser import ROOT, start_app
 from harness.strokes import draw_digit, touch_digit
@@ -126,8 +126,18 @@ def set_number(page, label, value, shows):
 def choose_session_model(page, kind: str) -> None:
     """Let this session's model answer. A model stopped after a few steps may read far below the
     shipped one, and then it is only offered, not chosen: a visitor picks it, as here."""
-    page.get_by_test_id("stSelectbox").filter(has_text=f"{kind} model").click()
-    page.get_by_role("option", name=re.compile("Trained in this session")).click()
+    chosen = re.compile("Trained in this session")
+    combo = page.get_by_role("combobox", name=f"{kind} model")
+    option = page.get_by_role("option", name=chosen)
+    for attempt in range(5):  # a rerun of the page that lands meanwhile closes the list
+        if chosen.search(combo.input_value()):
+            return  # chosen (at once, when it was good enough)
+        combo.click()
+        try:
+            option.click(timeout=5_000)
+        except TimeoutError:
+            page.keyboard.press("Escape")
+    expect(combo).to_have_value(chosen)
 
 
 def steps_done(page) -> int:
