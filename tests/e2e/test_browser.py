@@ -129,7 +129,7 @@ def choose_session_model(page, kind: str) -> None:
     chosen = re.compile("Trained in this session")
     combo = page.get_by_role("combobox", name=f"{kind} model")
     option = page.get_by_role("option", name=chosen)
-    for attempt in range(5):  # a rerun of the page that lands meanwhile closes the list
+    for _ in range(5):  # a rerun of the page that lands meanwhile closes the list
         if chosen.search(combo.input_value()):
             return  # chosen (at once, when it was good enough)
         combo.click()
