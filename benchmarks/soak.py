@@ -27,6 +27,9 @@ sys.path.insert(0, str(ROOT))
 from mnist_demo.tfimport import import_tensorflow_quietly  # noqa: E402
 
 
+SETTLE_S = 3.0  # after a training ends, before reading memory: what it allocated in passing is freed
+
+
 def status(field: str, pid: int | str = "self") -> int:
     """A number from /proc/PID/status: VmRSS in kB, Threads (the OS's, TensorFlow's included)."""
     text = Path(f"/proc/{pid}/status").read_text()
@@ -96,6 +99,7 @@ def page_trainings(n: int):
                 page.get_by_role("button", name="Stop").click()
                 done = regex.compile(rf"(Stopped|Done)\S*.*: {name} trained")
                 expect(page.get_by_text(done)).to_be_visible(timeout=60_000)
+                time.sleep(SETTLE_S)
                 yield i, proc.pid
         finally:
             browser.close()
@@ -113,6 +117,7 @@ def main() -> None:
     rows = []
     for i, pid in page_trainings(args.trainings) if args.page else jobs(args):
         row = {"i": i, "rss_mb": round(status("VmRSS", pid) / 1024, 1)}
+        row["anon_mb"] = round(status("RssAnon", pid) / 1024, 1)  # the heap: what could leak
         row["threads"] = status("Threads", pid)
         rows.append(row)
         print(json.dumps(row) if args.json else f"training {i:>3}: {row}", flush=True)

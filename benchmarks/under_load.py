@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,12 +38,16 @@ def main() -> int:
                 capture_output=True,
                 text=True,
             )
+            log = Path(tempfile.gettempdir()) / f"under_load_run{run}.log"
+            log.write_text(p.stdout + p.stderr)
             summary = (p.stdout.strip().splitlines() or ["(no output)"])[-1]
             failures = re.findall(r"^(?:FAILED|ERROR) .*$", p.stdout, re.M)
             print(f"run {run}: {summary} ({time.perf_counter() - t:.0f} s with {args.hogs} busy "
                   "loops)", flush=True)  # fmt: skip
             for line in failures:
                 print(f"  {line}", flush=True)
+            if failures:
+                print(f"  the whole output: {log}", flush=True)
             failed += p.returncode != 0
     finally:
         for hog in hogs:
