@@ -14,8 +14,10 @@ the same two cores. Prints:
 - a CNN training's rate (steps/s, read from the progress the page sends its trainer) alone,
   then with N visitors each drawing and clearing every STROKE_EVERY_S seconds, then alone again;
   the ratio compares the middle window with the mean of the two alone;
-- each visitor's stroke -> prediction latency (message sent -> both models' metrics received).
-Needs MNIST ($MNIST_DATA or the Keras download), Playwright and Chromium.
+- each visitor's stroke -> prediction latency (message sent -> both models' metrics received);
+- the first stroke after the server started, in the browser that records (mouse-up -> both
+  metrics showing the digit, the canvas' own 200 ms debounce included).
+Needs MNIST ($MNIST_DATA or the Keras download), Playwright and Chromium, and websockets.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def cpu_model() -> str:
 
 def record(url: str) -> dict:
     """What a browser sends: the first page load, a stroke of each digit, a clear, Train."""
+    from bench import _stroke_latency
     from playwright.sync_api import expect, sync_playwright
 
     from harness.browser import CHROMIUM, CHROMIUM_ARGS
@@ -77,7 +80,10 @@ def record(url: str) -> dict:
         frames["load"] = sent[0]
         metric = page.get_by_test_id("stMetricValue")
         for digit in (7, 1, 4):
-            draw_digit(page, canvas, digit)
+            if digit == 7:  # the first stroke since the server started, timed by the browser
+                frames["first_stroke_ms"] = round(1000 * _stroke_latency(page, canvas, digit), 1)
+            else:
+                draw_digit(page, canvas, digit)
             expect(metric.first).to_have_text(str(digit), timeout=30_000)
             expect(metric.last).to_have_text(str(digit), timeout=30_000)
             frames["strokes"][digit] = sent[-1]
@@ -312,7 +318,8 @@ def main() -> None:
         proc, url, _ = start_app(weights)
         try:
             frames = record(url)
-            out = {"cpu": cpu_model(), **cpu_per_stroke(url, proc.pid, frames, args.strokes)}
+            out = {"cpu": cpu_model(), "first_stroke_ms": frames["first_stroke_ms"]}
+            out.update(cpu_per_stroke(url, proc.pid, frames, args.strokes))
             out.update(training_with_visitors(url, frames, args.visitors, args.window))
         finally:
             proc.terminate()

@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from mnist_demo.tfimport import import_tensorflow_quietly  # noqa: E402
 
-
-SETTLE_S = 3.0  # after a training ends, before reading memory: what it allocated in passing is freed
+SETTLE_S = (
+    3.0  # after a training ends, before reading memory: what it allocated in passing is freed
+)
 
 
 def status(field: str, pid: int | str = "self") -> int:

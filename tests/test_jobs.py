@@ -20,10 +20,21 @@ def quick_recipe():
 
 def training_processes() -> list[int]:
     """This process's children that run a training (from /proc, as `ps` would find them)."""
-    pids = []
+    found = []
     for task in Path("/proc/self/task").iterdir():
-        pids += [int(p) for p in (task / "children").read_text().split()]
-    return [p for p in pids if b"mnist_demo.worker" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        try:  # a thread or a child may end while we look
+            pids = [int(p) for p in (task / "children").read_text().split()]
+            found += [p for p in pids if b"mnist_demo.worker" in _cmdline(p)]
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def wait_until(predicate, timeout=SLOW):
