@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from mnist_demo.data import Mnist
 from mnist_demo.errors import MnistDemoError, first_line
 from mnist_demo.events import PROGRESS, seconds_left
+from mnist_demo.memory import give_back_memory
 from mnist_demo.recipes import Recipe
 from mnist_demo.result import TrainResult
-from mnist_demo.worker import POLL_S, ProcessRun, ThreadRun, give_back_memory
+from mnist_demo.worker import POLL_S, ProcessRun, ThreadRun
 
 # A job's states: it waits for a slot, runs, and ends in one of the four FINISHED states.
 WAITING, RUNNING = "waiting", "running"

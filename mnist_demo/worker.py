@@ -13,8 +13,6 @@ a stop request or a time limit.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import logging
 import multiprocessing as mp
 import os
@@ -218,18 +216,3 @@ def _rebuild(fields: dict):
 
 if __name__ == "__main__":
     _child(int(sys.argv[1]))
-
-
-def give_back_memory() -> None:
-    """Hand the memory a training's messages freed back to the system.
-
-    A CNN's weights cross the pipe as one 13 MB message, and the thread that receives them is a
-    new one each training: glibc serves it from a heap arena of its own, and keeps what is freed
-    there for later instead of returning it, so that every training left megabytes behind
-    (measured: +15% server memory over 12 Train/Stop in the page). `malloc_trim` returns the free
-    pages of every arena. Elsewhere than glibc there is nothing to do."""
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):
-        pass
