@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_demo.data import to_float
+from mnist_demo.memory import give_back_memory
 from mnist_demo.models import INPUT_SHAPE
 
 BATCH = 1000  # images per call when many are predicted or evaluated at once
@@ -110,11 +111,14 @@ class KeepWarm:
             self._wake.wait()
             now = time.monotonic()
             with self._lock:
-                for key in [k for k, (_, until) in self._predictors.items() if until < now]:
+                gone = [k for k, (_, until) in self._predictors.items() if until < now]
+                for key in gone:
                     del self._predictors[key]  # also lets go of a discarded model
                 due = [p for p, _ in self._predictors.values()]
                 if not due:
                     self._wake.clear()
+            if gone:  # a discarded model is reference cycles: only a full collection frees it
+                give_back_memory()
             for p in due:
                 try:
                     p.probabilities(self._BLANK)

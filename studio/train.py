@@ -26,6 +26,7 @@ from mnist_demo.jobs import (
     WAITING,
     TrainingJob,
 )
+from mnist_demo.memory import give_back_memory
 from mnist_demo.recipes import RECIPES, Recipe
 from studio import state
 from studio.charts import charts_ui
@@ -191,6 +192,11 @@ def keep(view) -> None:
     kind, name = res.recipe.model, MODEL_KINDS[res.recipe.model]
     warning = res.verdict(answering_accuracy(kind, saved))
     st.session_state[state.TRAINED][kind] = res
+    st.session_state[state.PREDICTORS].pop(kind, None)  # the old model's, rebuilt when chosen
+    # A Keras model is all reference cycles: the one replaced here is freed only by a full
+    # garbage collection, which Python runs rarely with TensorFlow's objects around (the server
+    # grew by a model per training). Once a training, it costs a fraction of a second.
+    give_back_memory()
     st.session_state[state.LAST_EVENTS] = view.events
     word = "Stopped" if view.state == STOPPED else "Done"
     done = (
