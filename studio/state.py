@@ -15,7 +15,7 @@ import streamlit as st
 from mnist_demo.data import load_mnist
 from mnist_demo.errors import DataError, MnistDemoError
 from mnist_demo.jobs import TrainingSlots
-from mnist_demo.memory import fewer_heap_arenas
+from mnist_demo.memory import steady_heap
 from mnist_demo.store import list_models, load_model, weights_root
 
 MAX_TRAININGS = int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", "1"))  # at once, server-wide
@@ -47,8 +47,8 @@ def init_state() -> None:
 
 @st.cache_resource(show_spinner=False)
 def server_memory() -> None:
-    """Once a server: threads share two heap arenas (see mnist_demo/memory.py)."""
-    fewer_heap_arenas()
+    """Once a server: large blocks mapped apart, two heap arenas (see mnist_demo/memory.py)."""
+    steady_heap()
 
 
 @st.cache_resource(show_spinner=False)
