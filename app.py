@@ -34,7 +34,7 @@ def main(canvas=canvas_ui) -> None:
     unusable_ui(saved)
     st.divider()
     training_ui()
-    save_ui()
+    save_ui(saved)
     state.warm_up(first_answering(saved))
 
 

@@ -34,7 +34,12 @@ def start_app(weights: Path, env_extra: dict | None = None) -> tuple[subprocess.
     once the server answers its health check. The log is written beside `weights`."""
     port = free_port()
     log = weights.parent / f"streamlit-{port}.log"
-    env = {**os.environ, "MNIST_STUDIO_WEIGHTS": str(weights), **(env_extra or {})}
+    env = {
+        **os.environ,
+        "MNIST_STUDIO_WEIGHTS": str(weights),
+        "MNIST_STUDIO_SAVES": str(weights.parent / "saved"),  # visitors' saves stay beside
+        **(env_extra or {}),
+    }
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
     proc = subprocess.Popen(

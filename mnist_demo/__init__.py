@@ -8,6 +8,7 @@ from mnist_demo.errors import (
     DrawingError,
     MnistDemoError,
     ModelFileError,
+    SaveRefused,
     ShippedModelError,
     UnknownModelError,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "DrawingError",
     "MnistDemoError",
     "ModelFileError",
+    "SaveRefused",
     "ShippedModelError",
     "UnknownModelError",
 ]

@@ -18,10 +18,17 @@ import numpy as np
 from mnist_demo import MODEL_NAMES
 from mnist_demo.console import Progress
 from mnist_demo.data import ENV_VAR, load_mnist
-from mnist_demo.errors import DrawingError, MnistDemoError, ShippedModelError
+from mnist_demo.errors import (
+    BlankDrawing,
+    DrawingError,
+    MnistDemoError,
+    ShippedModelError,
+    first_line,
+)
 from mnist_demo.preprocess import load_image, preprocess
 from mnist_demo.recipes import RECIPE_NAMES, get_recipe
-from mnist_demo.store import load_model, model_path, name_to_save, read_meta, save_model
+from mnist_demo.saving import name_to_save, save_model
+from mnist_demo.store import load_model, model_path, read_meta
 from mnist_demo.tfimport import import_tensorflow_quietly
 
 PROG = "python -m mnist_demo"
@@ -93,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     except MnistDemoError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a full disk or a folder it may not write: one line, not a traceback
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"error: {e.strerror or first_line(e)}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
@@ -122,9 +133,13 @@ def _train(args, argv) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if target is not None:
         meta = res.metadata(" ".join([PROG, *argv]))
-        path = save_model(res.model, target.stem, meta, target.parent,
-                          replace_shipped=args.replace_shipped)  # fmt: skip
-        print(f"saved {path} (and {path.with_suffix('.json').name})")
+        try:
+            path = save_model(res.model, target.stem, meta, target.parent,
+                              replace_shipped=args.replace_shipped)  # fmt: skip
+        except OSError as e:  # a full disk, a folder it may not write: one line, exit 2
+            where = e.filename or target
+            raise MnistDemoError(f"could not save {target}: {e.strerror or e} ({where})") from e
+        print(f"saved {path} (its record inside, a copy in {path.with_suffix('.json').name})")
     return 0
 
 
@@ -198,6 +213,8 @@ def _predict(args, argv) -> int:
     for path in args.images:
         try:
             inputs[path] = preprocess(load_image(path))
+        except BlankDrawing:
+            errors[path] = f"no ink found in {path}"
         except DrawingError as e:
             errors[path] = str(e)
     probs = {}

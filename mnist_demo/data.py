@@ -139,6 +139,10 @@ def _read_idx(p: Path) -> np.ndarray:
 def _validate(a: dict[str, np.ndarray], source: str) -> Mnist:
     for split in ("train", "test"):
         x, y = a[f"x_{split}"], a[f"y_{split}"]
+        if x.size == 0 or y.size == 0:
+            empty = " and ".join(f"{k}_{split}" for k, v in (("x", x), ("y", y)) if v.size == 0)
+            raise DataError(f"{source}: {empty} {'are' if ' and ' in empty else 'is'} empty "
+                            f"(no images): {_FIX}")  # fmt: skip
         if x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE:
             raise DataError(
                 f"{source}: x_{split} has shape {x.shape}, expected (n, 28, 28): {_FIX}"
@@ -149,15 +153,8 @@ def _validate(a: dict[str, np.ndarray], source: str) -> Mnist:
             )
         if x.dtype != np.uint8:
             raise DataError(f"{source}: x_{split} is {x.dtype}, expected uint8 pixels: {_FIX}")
-        if (
-            not np.issubdtype(y.dtype, np.integer)
-            or y.size == 0
-            or y.min() < 0
-            or y.max() >= NUM_CLASSES
-        ):
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= NUM_CLASSES:
             raise DataError(f"{source}: y_{split} must hold integer labels 0..9: {_FIX}")
-        if x.shape[0] == 0:
-            raise DataError(f"{source}: x_{split} is empty: {_FIX}")
     return Mnist(
         np.ascontiguousarray(a["x_train"]),
         a["y_train"].astype(np.uint8),

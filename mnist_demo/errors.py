@@ -17,12 +17,24 @@ class DrawingError(MnistDemoError):
     """A drawing or picture cannot be turned into a model input (unreadable, blank, too large)."""
 
 
+class BlankDrawing(DrawingError):
+    """No ink: nothing to read (an empty canvas, a blank picture)."""
+
+
 class UnknownModelError(MnistDemoError, ValueError):
     """A model or recipe name that does not exist."""
 
 
 class ShippedModelError(MnistDemoError):
     """A save would overwrite one of the shipped models without being told to."""
+
+
+class SaveRefused(MnistDemoError):
+    """A save that would replace someone else's model, or go past the server's limits."""
+
+    def __init__(self, message: str, suggestion: str | None = None):
+        super().__init__(message)
+        self.suggestion = suggestion  # a free name to save under instead, when there is one
 
 
 class TrainingDiverged(MnistDemoError):

@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter, UnidentifiedImageError
 
-from mnist_demo.errors import DrawingError
+from mnist_demo.errors import BlankDrawing, DrawingError
 
 MAX_PIXELS = 4096 * 4096  # refuse larger pictures before decoding them (decompression bombs)
 MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_CANVAS_BYTES = 2 * 1024 * 1024  # a 1120x1120 RGBA drawing compresses far below this
 FIT = 20  # MNIST fits the longer side of a digit into 20 pixels ...
 SIZE = 28  # ... and centres it in 28x28
 CENTRE = 14.0
@@ -44,8 +43,14 @@ def load_image(source: str | os.PathLike | bytes) -> np.ndarray:
             fp = io.BytesIO(source)
         else:
             p = Path(source)
-            if not p.is_file():
+            if p.is_dir():
+                raise DrawingError(f"{name} is a directory")
+            if not p.exists():
                 raise DrawingError(f"{name}: no such file")
+            if not p.is_file():
+                raise DrawingError(f"{name} is not a regular file")
+            if p.stat().st_size == 0:
+                raise DrawingError(f"{name} is empty (0 bytes)")
             if p.stat().st_size > MAX_FILE_BYTES:
                 raise DrawingError(f"{name} is larger than {MAX_FILE_BYTES >> 20} MB")
             fp = p.open("rb")
@@ -61,25 +66,9 @@ def load_image(source: str | os.PathLike | bytes) -> np.ndarray:
     except DrawingError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError) as e:
-        raise DrawingError(f"{name} is not an image Pillow can read ({e})") from e
+        raise DrawingError(f"{name} is not an image (no format Pillow reads)") from e
     except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt image data
         raise DrawingError(f"{name} cannot be decoded: {e}") from e
-
-
-def decode_canvas_png(png: bytes, canvas_size: int, max_scale: int = 4) -> np.ndarray:
-    """A canvas export (PNG bytes) -> (H, W, 4) uint8, refused unread when larger than a canvas of
-    `canvas_size` pixels could be (HiDPI screens export up to `max_scale` times larger)."""
-    limit = canvas_size * max_scale
-    if len(png) > MAX_CANVAS_BYTES:
-        raise DrawingError(f"the drawing is {len(png) >> 10} KB: larger than any canvas export")
-    # The PNG header gives the size before any pixel is decoded: signature, IHDR length and tag,
-    # then width and height as big-endian 32-bit integers.
-    if len(png) < 24 or png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
-        raise DrawingError("the drawing is not a PNG image")
-    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    if not (0 < width <= limit and 0 < height <= limit):
-        raise DrawingError(f"the drawing is {width}x{height}: larger than the canvas allows")
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
 
 
 def ink_map(image: np.ndarray) -> np.ndarray:
@@ -119,14 +108,14 @@ def _border(a: np.ndarray) -> np.ndarray:
 def preprocess(image: np.ndarray) -> np.ndarray:
     """A drawing or picture -> (28, 28) float32 in [0, 1], white digit on black, MNIST-style.
 
-    Raises DrawingError("nothing drawn") when there is no ink.
+    Raises BlankDrawing (a DrawingError) when there is no ink.
     """
     ink = ink_map(image)
     peak = int(ink.max())
     floor = max(1, int(np.ceil(INK_FLOOR * peak)))
     strong = ink >= floor
     if peak == 0 or np.count_nonzero(strong) < MIN_INK_PIXELS:
-        raise DrawingError("nothing drawn: draw a digit first")
+        raise BlankDrawing("nothing drawn: draw a digit first")
     rows, cols = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
     box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     # Ink relative to the strongest, as 0-255; fainter than the floor is nothing.

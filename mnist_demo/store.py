@@ -1,26 +1,43 @@
-"""Save, load and list models in weights/: atomic writes, a JSON sidecar, safe_mode loading.
+"""Find, check, list and load models: checked archives, safe_mode loading.
 
-A model is `NAME.keras` (weights only, no optimizer state) beside `NAME.json`, which records how
-it was trained and the sha256 of the .keras file, checked again on every load.
+A model is `NAME.keras`, weights only (no optimizer state). How it was trained travels inside the
+archive (`mnist_studio.json`, with a digest of the archive's other entries), so that a save is a
+single rename: a crash at any instant leaves the old model or the new one. `NAME.json` beside it
+is a copy for people to read; models saved before the record moved into the archive (the shipped
+ones among them) keep it as their record, with the archive's sha256 checked on every load.
+
+Every archive is checked before it is opened: its size once inflated, its compression ratio, its
+layers (no Lambda, nothing from outside Keras) and its record's fields. A model that fails any of
+these is listed with the reason, and never loaded. Messages name files relative to their folder:
+the server's paths are for its log, not for visitors.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
+import logging
 import os
 import re
-import tempfile
-import zipfile
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from mnist_demo import MODEL_NAMES
-from mnist_demo.errors import ModelFileError, ShippedModelError, UnknownModelError, first_line
+from mnist_demo.archive import (
+    inspect,
+    read_sidecar,
+    sha256_file,
+    validated,
+    without_folder,
+)
+from mnist_demo.errors import ModelFileError, UnknownModelError
+from mnist_demo.files import remove_if_abandoned
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS_DIR = ROOT / "weights"
 WEIGHTS_ENV = "MNIST_STUDIO_WEIGHTS"  # another folder of models, for a deployment or a test
+SAVES_DIR = ROOT / "saved"  # what the page's visitors save (git ignores it)
+SAVES_ENV = "MNIST_STUDIO_SAVES"
 SHIPPED = MODEL_NAMES  # weights/cnn.keras and weights/mlp.keras: what the page answers with first
 Folder = Path | str | None  # a folder of models; None: weights_root()'s
 _NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
@@ -30,7 +47,7 @@ _NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
 class SavedModel:
     name: str
     path: Path
-    meta: dict  # the sidecar; {} when it is missing
+    meta: dict  # how it was trained, checked; {"model": kind} when nothing recorded it
     error: str | None = None  # why the model cannot be used, if it cannot
 
     @property
@@ -47,6 +64,17 @@ def weights_root(weights_dir: Folder = None) -> Path:
     return Path(weights_dir or os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR)
 
 
+def saves_root() -> Path:
+    """The page's visitors save here, apart from the shipped models: $MNIST_STUDIO_SAVES, else
+    saved/ (ignored by git)."""
+    return Path(os.environ.get(SAVES_ENV) or SAVES_DIR)
+
+
+def shown(path: str | os.PathLike) -> str:
+    """A model file as messages name it: its name in its folder, never the server's full path."""
+    return Path(path).name
+
+
 def sanitize_name(name: str) -> str:
     """A file stem safe to join to weights/: letters, digits, '.', '_' and '-'; no path escapes."""
     stem = name.strip()
@@ -58,65 +86,22 @@ def sanitize_name(name: str) -> str:
     return stem
 
 
-def name_to_save(name: str, replace_shipped: bool = False) -> str:
-    """The file stem a save under `name` writes; ShippedModelError for a shipped model's name
-    unless `replace_shipped` (a caller can check before training rather than after)."""
-    stem = sanitize_name(name)
-    if stem in SHIPPED and not replace_shipped:
-        raise ShippedModelError(f"{stem!r} is the name of a shipped model: choose another name")
-    return stem
-
-
-def save_model(
-    model, name: str, meta: dict, weights_dir: Folder = None, *, replace_shipped: bool = False
-) -> Path:
-    """Write weights_dir/NAME.keras and NAME.json atomically; returns the .keras path.
-
-    The model is saved without optimizer state. A crash mid-save leaves any previous file intact.
-    The shipped models' names are refused unless `replace_shipped`."""
-    stem = name_to_save(name, replace_shipped)
-    weights_dir = weights_root(weights_dir)
-    weights_dir.mkdir(parents=True, exist_ok=True)
-    target = weights_dir / f"{stem}.keras"
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".keras", dir=weights_dir)
-    os.close(fd)
-    try:
-        _without_optimizer(model).save(tmp)
-        digest = sha256_file(tmp)
-        sidecar = {
-            **meta,
-            "name": stem,
-            "file": target.name,
-            "sha256": digest,
-            "saved_at": meta.get("saved_at")
-            or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            **_versions(),
-        }
-        _fsync(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is for everyone to read
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _write_text_atomic(weights_dir / f"{stem}.json", json.dumps(sidecar, indent=2) + "\n")
-    return target
-
-
 def load_model(ref: str | os.PathLike, weights_dir: Folder = None):
     """Load a model by name (`cnn`, `mlp`, a saved name) or path, with Keras' safe_mode.
 
-    Checks the sha256 against the sidecar when there is one. Raises ModelFileError with the reason
-    for a missing, truncated, corrupt or tampered file."""
+    The archive is checked first (see check_model). Raises ModelFileError with the reason for a
+    missing, truncated, corrupt, oversized or tampered file."""
     path = resolve(ref, weights_dir)
-    _check_file(path)
+    check_model(path)
     import keras  # deferred: listing models must not pay for TensorFlow's import
 
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # Keras raises many types for a bad archive or config
-        raise ModelFileError(f"{path} cannot be loaded: {first_line(e)}") from e
+        log.warning("loading %s failed: %s", path, e)
+        raise ModelFileError(f"{shown(path)} cannot be loaded: {without_folder(e, path)}") from e
     if not isinstance(model, keras.Model):
-        raise ModelFileError(f"{path} does not hold a Keras model")
+        raise ModelFileError(f"{shown(path)} does not hold a Keras model")
     return model
 
 
@@ -143,33 +128,27 @@ def resolve(ref: str | os.PathLike, weights_dir: Folder = None) -> Path:
     return path
 
 
-def read_meta(path: Path) -> dict:
-    """The sidecar of a .keras file, {} when there is none; ModelFileError when it is unreadable."""
-    sidecar = Path(path).with_suffix(".json")
-    if not sidecar.exists():
-        return {}
-    try:
-        meta = json.loads(sidecar.read_text())
-    except (OSError, ValueError) as e:
-        raise ModelFileError(f"{sidecar} is not readable JSON ({first_line(e)})") from e
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{sidecar} does not hold a JSON object")
-    return meta
+def read_meta(path: str | os.PathLike) -> dict:
+    """How a model was trained: its checked record ({"model": kind} when none says), or
+    ModelFileError with the reason it cannot be trusted."""
+    return check_model(Path(path))
 
 
 def list_models(weights_dir: Folder = None) -> list[SavedModel]:
-    """Every .keras file in weights_dir, shipped models first; unusable ones carry their reason."""
+    """Every .keras file in weights_dir, shipped models first; unusable ones carry their reason.
+    Temp files of saves that were killed are removed on the way."""
     weights_dir = weights_root(weights_dir)
     if not weights_dir.is_dir():
         return []
     found = []
-    for path in sorted(weights_dir.glob("*.keras")):
+    for path in sorted(weights_dir.iterdir()):
         if path.name.startswith("."):
-            continue  # a save in progress
+            remove_if_abandoned(path)
+            continue
+        if path.suffix != ".keras":
+            continue
         try:
-            meta = read_meta(path)
-            _check_file(path, meta)
-            found.append(SavedModel(path.stem, path, meta))
+            found.append(SavedModel(path.stem, path, check_model(path)))
         except ModelFileError as e:
             found.append(SavedModel(path.stem, path, {}, str(e)))
     return sorted(
@@ -182,68 +161,34 @@ def list_models(weights_dir: Folder = None) -> list[SavedModel]:
     )
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _check_file(path: Path, meta: dict | None = None) -> None:
+def check_model(path: Path) -> dict:
+    """Check a .keras file without loading it and return its record; ModelFileError says what is
+    wrong: not a regular file, a bad archive (archive.inspect), a record with wrong fields, or
+    one that does not match the file."""
+    name = shown(path)
     if path.suffix != ".keras":
-        raise ModelFileError(f"{path} is not a .keras file (the only format loaded here)")
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file")
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path} is truncated or corrupt (not a .keras zip archive)")
+        raise ModelFileError(f"{name} is not a .keras file (the only format loaded here)")
     try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-            bad = z.testzip()
-    except (zipfile.BadZipFile, OSError) as e:
-        raise ModelFileError(f"{path} is corrupt ({first_line(e)})") from e
-    if bad is not None:
-        raise ModelFileError(f"{path} is corrupt (bad checksum in {bad})")
-    if "config.json" not in names:
-        raise ModelFileError(f"{path} is not a Keras model archive (no config.json)")
-    meta = read_meta(path) if meta is None else meta
-    if meta.get("sha256") and meta["sha256"] != sha256_file(path):
+        st = path.stat()
+    except OSError:
+        raise ModelFileError(f"{name}: no such model file") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ModelFileError(f"{name} is a directory, not a model file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelFileError(f"{name} is not a regular file")
+    if st.st_size == 0:
+        raise ModelFileError(f"{name} is empty (0 bytes)")
+    kind, record, digest = inspect(path)
+    if record is not None:
+        if record.get("content_sha256") != digest:
+            raise ModelFileError(f"{name} was changed after it was saved (its digest differs)")
+        return validated(name, record, kind)
+    sidecar = read_sidecar(path)
+    if sidecar is None:
+        return {"model": kind}  # a Keras model saved elsewhere: usable, its record unknown
+    meta = validated(name, sidecar, kind)
+    if "sha256" in meta and meta["sha256"] != sha256_file(path):
         raise ModelFileError(
-            f"{path} does not match the sha256 in its sidecar: changed or damaged after saving"
+            f"{name} does not match the sha256 in its sidecar: changed or damaged after saving"
         )
-
-
-def _without_optimizer(model):
-    """Keras 3 saves a compiled model's optimizer state (twice the weights for Adam): save a copy."""
-    if getattr(model, "optimizer", None) is None:
-        return model
-    clone = type(model).from_config(model.get_config())  # get_config leaves compile state out
-    clone.set_weights(model.get_weights())
-    return clone
-
-
-def _versions() -> dict:
-    import keras  # loaded already by whoever has a model to save; see load_model
-    import tensorflow as tf
-
-    return {"tensorflow": tf.__version__, "keras": keras.__version__}
-
-
-def _fsync(path: str) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".json.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return meta

@@ -17,6 +17,15 @@ MUTED = "#6b7280"
 TOP, OTHER = "#2563eb", "#9ca3af"  # the bar of the digit read, and the other nine
 
 
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~$:&^=\"'%@?;,/"})
+
+
+def plain(text: str) -> str:
+    """`text` for a place Streamlit renders as Markdown (a message, a tooltip), as itself: every
+    punctuation mark escaped, so a file named `[a](http:x)` stays those characters, not a link."""
+    return str(text).translate(_MARKDOWN)
+
+
 def seen_png(x: np.ndarray) -> str:
     """(28, 28) float32 in [0, 1] -> a PNG data URI: inline, so no image file has to be fetched."""
     buf = io.BytesIO()

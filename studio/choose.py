@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
-from mnist_demo.errors import MnistDemoError
 from studio import state
+from studio.cards import plain
 
 
 @dataclass
@@ -50,12 +50,13 @@ def choose_model(kind: str, saved) -> Choice:
         result = st.session_state[state.TRAINED][kind]
         return Choice(kind, "trained in this session", session_predictor(result))
     model = next(m for m in saved if m.name == value)
+    label = f"saved: {model.name}"
     try:
         stat = model.path.stat()
-        predictor = state.load_predictor(str(model.path), stat.st_mtime, stat.st_size)
-        return Choice(kind, f"saved: {model.name}", predictor)
-    except (MnistDemoError, OSError) as e:
-        return Choice(kind, f"saved: {model.name}", None, f"{model.name} is unavailable: {e}")
+    except OSError:
+        return Choice(kind, label, None, plain(f"{model.name} is unavailable: it was deleted"))
+    predictor, error = state.load_predictor(str(model.path), stat.st_mtime, stat.st_size)
+    return Choice(kind, label, predictor, error and plain(f"{model.name} is unavailable: {error}"))
 
 
 def answering_accuracy(kind: str, saved) -> float | None:
@@ -100,4 +101,5 @@ def unusable_ui(saved) -> None:
     if unusable:
         with st.expander(f"{len(unusable)} saved model(s) unavailable"):
             for m in unusable:
-                st.warning(f"{m.path.name}: {m.error}")
+                named = m.error.startswith(m.path.name)  # most reasons start with the name
+                st.warning(plain(m.error if named else f"{m.path.name}: {m.error}"))

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import functools
+import logging
 
 import numpy as np
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
+from mnist_demo.canvas import decode_canvas_png
 from mnist_demo.errors import DrawingError
-from mnist_demo.preprocess import decode_canvas_png, preprocess
+from mnist_demo.preprocess import preprocess
 from studio import state
-from studio.cards import details_html, reading_html, seen_png
+from studio.cards import details_html, plain, reading_html, seen_png
 from studio.choose import Choice, choose_model
 
+log = logging.getLogger(__name__)
 CANVAS_SIZE = 280
 PEN = (8, 40, 20)  # the pen width slider: min, max, default
 NARROW = "max-width:640px"  # where Streamlit stacks columns: the predictions go below the canvas
@@ -98,7 +101,11 @@ def canvas_ui(stroke_width: int) -> np.ndarray | None:
     png = result.image_bytes
     if png is None or not (result.json_data or {}).get("objects"):
         return None
-    return decode_canvas_png(png, CANVAS_SIZE)
+    try:
+        return decode_canvas_png(png, CANVAS_SIZE)
+    except DrawingError as e:  # not what a canvas sends: nothing drawn, the log says why
+        log.warning("canvas export refused: %s", e)
+        return None
 
 
 @st.fragment
@@ -163,6 +170,6 @@ def metric_ui(choice: Choice, x: np.ndarray, slot):
         f"{probs[digit]:.1%} sure",
         delta_color="off",
         delta_arrow="off",
-        help=f"Model: {choice.label}",
+        help=plain(f"Model: {choice.label}"),
     )
     return probs, details_box

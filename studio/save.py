@@ -1,31 +1,178 @@
-"""Saving a model trained in this session: to weights/, where every session can choose it."""
+"""Saved models: save the one trained in this session, download any, delete your own.
+
+Visitors save into a folder of their own (store.saves_root()), apart from the shipped models. A
+name that is taken is refused with a free one to use instead, unless this session saved it (a
+replace is then confirmed) or the server runs with MNIST_STUDIO_ADMIN=1. The server keeps at most
+MNIST_STUDIO_MAX_SAVED models of MNIST_STUDIO_MAX_SAVED_MB in all, and needs room on its disk.
+"""
 
 from __future__ import annotations
+
+import functools
+import logging
 
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
-from mnist_demo.errors import MnistDemoError
-from mnist_demo.store import save_model
+from mnist_demo.errors import MnistDemoError, SaveRefused
+from mnist_demo.saving import (
+    check_room,
+    delete_model,
+    free_name,
+    name_to_save,
+    save_model,
+    unique_name,
+)
+from mnist_demo.store import saves_root, weights_root
 from studio import state
+from studio.cards import plain
 
-COMMAND = "trained in MNIST Studio (streamlit run app.py)"  # the sidecar's "command"
+log = logging.getLogger(__name__)
+COMMAND = "trained in MNIST Studio (streamlit run app.py)"  # the record's "command"
+SUGGESTED = "save_suggested"  # a free name the last refusal offered
+AUTO_NAME = "save_auto_name"  # the default name last offered
 
 
-def save_ui() -> None:
+def save_ui(saved) -> None:
     trained = st.session_state[state.TRAINED]
-    if not trained:
+    usable = [m for m in saved if m.error is None]
+    st.subheader("Saved models")
+    if trained:
+        save_form_ui(trained)
+    note = st.session_state.get(state.SAVE_NOTE)
+    if note:
+        getattr(st, note[0])(note[1])
+        suggestion = st.session_state.get(SUGGESTED)
+        if suggestion:
+            st.button(f"Save as {suggestion}", key="save_suggested_button", on_click=use_name,
+                      args=(suggestion,))  # fmt: skip
+    with st.expander(f"The {len(usable)} models on this server", expanded=False):
+        library_ui(usable)
+
+
+def save_form_ui(trained: dict) -> None:
+    c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
+    kind = c1.selectbox("Model", list(trained), format_func=MODEL_KINDS.get, key=state.SAVE_KIND,
+                        on_change=fresh_name)  # fmt: skip
+    if not st.session_state.get(state.SAVE_NAME):
+        fresh_name(kind)
+    c2.text_input("Name", key=state.SAVE_NAME, max_chars=64)
+    c3.button("Save", key=state.SAVE, on_click=save, args=(kind,), width="stretch")
+    try:
+        stem = name_to_save(st.session_state[state.SAVE_NAME])
+    except MnistDemoError:
+        return  # the Save button says why
+    if stem in st.session_state[state.MINE] or state.ADMIN:
+        if (saves_root() / f"{stem}.keras").exists():
+            st.checkbox(f"Replace the model {stem} saved earlier", key=state.SAVE_REPLACE)
+
+
+def fresh_name(kind: str | None = None) -> None:
+    """A default name nobody else has (`my-cnn-` and six random letters), unless the visitor
+    typed one of their own."""
+    kind = kind or st.session_state[state.SAVE_KIND]
+    typed = st.session_state.get(state.SAVE_NAME)
+    if not typed or typed == st.session_state.get(AUTO_NAME):
+        st.session_state[state.SAVE_NAME] = st.session_state[AUTO_NAME] = unique_name(f"my-{kind}")
+
+
+def use_name(name: str) -> None:
+    st.session_state[state.SAVE_NAME] = name
+    st.session_state[SUGGESTED] = None
+    save(st.session_state.get(state.SAVE_KIND) or next(iter(st.session_state[state.TRAINED])))
+
+
+def save(kind: str) -> None:
+    """Save this session's `kind` model under the name typed; a note says how it went."""
+    result = st.session_state[state.TRAINED].get(kind)
+    st.session_state[SUGGESTED] = None
+    if result is None:
         return
-    st.subheader("Save a trained model")
-    c1, c2, c3 = st.columns([1, 2, 1])
-    kind = c1.selectbox("Model", list(trained), format_func=MODEL_KINDS.get, key=state.SAVE_KIND)
-    name = c2.text_input("Name", value=f"my-{kind}", key=state.SAVE_NAME, max_chars=64)
-    if c3.button("Save", key=state.SAVE, width="stretch"):
-        result = trained[kind]
-        try:
-            path = save_model(result.model, name, result.metadata(COMMAND))
-            st.success(f"Saved as {path.name}: it is now in the model choices of every session.")
-        except MnistDemoError as e:
-            st.error(str(e))
-        except OSError as e:
-            st.error(f"Could not save: {e}")
+    try:
+        stem, replace = may_save(st.session_state.get(state.SAVE_NAME) or "")
+        check_room(
+            saves_root(),
+            result.model.count_params() * 4 + (1 << 20),  # float32 weights and the archive
+            state.MAX_SAVED + (1 if replace else 0),  # a replace adds no model
+            state.MAX_SAVED_MB,
+        )
+        path = save_model(result.model, stem, result.metadata(COMMAND), saves_root(),
+                          replace=replace)  # fmt: skip
+    except SaveRefused as e:
+        text = str(e) + (f". Save as {e.suggestion} instead?" if e.suggestion else ".")
+        st.session_state[state.SAVE_NOTE] = ("error", plain(text))
+        st.session_state[SUGGESTED] = e.suggestion
+        return
+    except MnistDemoError as e:
+        st.session_state[state.SAVE_NOTE] = ("error", plain(str(e)))
+        return
+    except OSError as e:
+        log.warning("saving %s failed: %s", kind, e)
+        reason = e.strerror or type(e).__name__
+        st.session_state[state.SAVE_NOTE] = ("error", plain(f"Could not save: {reason}."))
+        return
+    st.session_state[state.MINE].add(stem)
+    st.session_state[state.SAVE_REPLACE] = False
+    st.session_state[state.SAVE_NAME] = None
+    fresh_name(kind)  # the next save's
+    text = f"Saved as {path.name}: it is now in the model choices of every visitor."
+    st.session_state[state.SAVE_NOTE] = ("success", plain(text))
+
+
+def may_save(name: str) -> tuple[str, bool]:
+    """(file stem, whether it replaces a model) for a save under `name` by this session; or
+    SaveRefused: a shipped model's name, another visitor's, or one of its own not confirmed."""
+    stem, folder = name_to_save(name), saves_root()
+    if (weights_root() / f"{stem}.keras").exists():
+        other = free_name(stem, folder, weights_root())
+        raise SaveRefused(f"{stem} is the name of a model this server ships", other)
+    exists = (folder / f"{stem}.keras").exists()
+    if exists and not (stem in st.session_state[state.MINE] or state.ADMIN):
+        other = free_name(stem, folder, weights_root())
+        raise SaveRefused(f"a model named {stem} belongs to another visitor", other)
+    if exists and not st.session_state.get(state.SAVE_REPLACE):
+        raise SaveRefused(
+            f"you saved a model named {stem} before: tick “Replace” to overwrite it, "
+            "or choose another name"
+        )
+    return stem, exists
+
+
+def delete(name: str) -> None:
+    try:
+        delete_model(name, saves_root())
+        text = ("success", plain(f"Deleted {name}."))
+    except (MnistDemoError, OSError) as e:
+        text = ("error", plain(f"Could not delete {name}: {getattr(e, 'strerror', None) or e}."))
+    st.session_state[state.MINE].discard(name)
+    st.session_state[state.SAVE_NOTE] = text
+    st.session_state[SUGGESTED] = None
+
+
+def library_ui(models) -> None:
+    """Every usable model: where it comes from and how good it is, a download, and a delete for
+    the ones this session saved."""
+    mine = st.session_state[state.MINE]
+    for m in models:
+        c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
+        acc = f"test accuracy {m.accuracy:.2%}" if m.accuracy is not None else "accuracy unknown"
+        whose = "yours" if m.name in mine else "a visitor's" if state.visitors(m) else "shipped"
+        size = m.path.stat().st_size if m.path.exists() else 0
+        c1.markdown(plain(f"{m.name} · {MODEL_KINDS.get(m.kind, m.kind)} · {acc} · {whose}, "
+                          f"{size / 2**20:.1f} MB"))  # fmt: skip
+        c2.download_button(
+            "Download",
+            data=functools.partial(_read, m.path),
+            file_name=m.path.name,
+            mime="application/zip",
+            key=f"download_{m.name}",
+            on_click="ignore",
+            width="stretch",
+        )
+        if state.visitors(m) and (m.name in mine or state.ADMIN):
+            c3.button("Delete", key=state.DELETE.format(m.name), on_click=delete,
+                      args=(m.name,), width="stretch")  # fmt: skip
+
+
+def _read(path) -> bytes:
+    return path.read_bytes()

@@ -16,11 +16,16 @@ from mnist_demo.data import load_mnist
 from mnist_demo.errors import DataError, MnistDemoError
 from mnist_demo.jobs import TrainingSlots
 from mnist_demo.memory import steady_heap
-from mnist_demo.store import list_models, load_model, weights_root
+from mnist_demo.store import SavedModel, list_models, load_model, saves_root, weights_root
 
 MAX_TRAININGS = int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", "1"))  # at once, server-wide
 # One training's longest run: then it stops and keeps its model, and the next in line starts.
 MAX_TRAIN_S = float(os.environ.get("MNIST_STUDIO_MAX_TRAIN_S", "600"))
+# Visitors' saves (in saves_root(), apart from the shipped models): how many, how large in all.
+MAX_SAVED = int(os.environ.get("MNIST_STUDIO_MAX_SAVED", "50"))
+MAX_SAVED_MB = float(os.environ.get("MNIST_STUDIO_MAX_SAVED_MB", "1000"))
+# A server's keeper may replace or delete any visitor's model from the page.
+ADMIN = os.environ.get("MNIST_STUDIO_ADMIN") == "1"
 
 # Session state: key -> what it holds. init_state() sets the defaults.
 JOB = "job"  # the TrainingJob of this session, while it runs and until the page has shown its end
@@ -36,12 +41,16 @@ CHOICE = "choice_{}"  # per kind: SESSION or a saved model's name
 SETTING = "{}_{}_{}"  # a recipe setting (steps, epochs, batch, lr), per kind and recipe
 TRAIN_KIND, TRAIN_RECIPE, TRAIN, STOP = "train_kind", "train_recipe", "train", "stop"
 SAVE_KIND, SAVE_NAME, SAVE = "save_kind", "save_name", "save"
+SAVE_REPLACE, DELETE = "save_replace", "delete_{}"  # confirm a replace; delete one model
+MINE = "mine"  # the names of the models this session saved: only those it may replace or delete
+SAVE_NOTE = "save_note"  # (level, text): how the last save or delete went
 SESSION = "this session"  # the CHOICE value for the model trained in this session
 
 
 def init_state() -> None:
     server_memory()
-    for key, default in [(JOB, None), (TRAINED, {}), (MESSAGE, None), (PREDICTORS, {})]:
+    defaults = [(JOB, None), (TRAINED, {}), (MESSAGE, None), (PREDICTORS, {}), (MINE, set())]
+    for key, default in defaults:
         st.session_state.setdefault(key, default)
 
 
@@ -68,12 +77,16 @@ def mnist_or_error():
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def load_predictor(path: str, mtime: float, size: int):
-    """A saved model, loaded once per file version (`mtime` and `size` are the cache key) and
-    shared by every session, read-only."""
+    """(Predictor, None) or (None, why it cannot be loaded): a saved model, loaded once per file
+    version (`mtime` and `size` are the cache key) and shared by every session, read-only. A
+    failure is kept too, so that a bad file costs once, not on every stroke."""
     # TensorFlow loads here (see warm_up): after the first page is painted, never before.
     from mnist_demo.inference import Predictor
 
-    return Predictor(load_model(path))
+    try:
+        return Predictor(load_model(path)), None
+    except (MnistDemoError, OSError) as e:
+        return None, str(e)
 
 
 @st.cache_resource(show_spinner=False)
@@ -92,24 +105,43 @@ def warm_up(paths: tuple[str, ...]) -> bool:
     for path in paths:
         try:
             stat = Path(path).stat()
-            keep_warm().touch([load_predictor(path, stat.st_mtime, stat.st_size)])
-        except (MnistDemoError, OSError):
-            pass  # the first drawing shows what is wrong with it, in place
+        except OSError:
+            continue  # the first drawing shows what is wrong with it, in place
+        predictor, _ = load_predictor(path, stat.st_mtime, stat.st_size)
+        if predictor is not None:
+            keep_warm().touch([predictor])
     return True
 
 
-def saved_models():
-    """The models in weights/, checked (zip and sha256) only when a file there changes: not on
-    every rerun, which each stroke triggers."""
-    folder = weights_root()
+def saved_models() -> list[SavedModel]:
+    """The shipped models (weights/), then what visitors saved (saves_root()), checked only when
+    a file there changes: not on every rerun, which each stroke triggers."""
+    folders = [weights_root(), saves_root()]
+    if folders[0].resolve() == folders[1].resolve():
+        folders.pop()
+    return _list_models(tuple(map(str, folders)), tuple(map(_files, folders)))
+
+
+def visitors(model: SavedModel) -> bool:
+    """Whether `model` is one of the visitors' (in saves_root()), not one the server shipped."""
+    return model.path.parent.resolve() == saves_root().resolve()
+
+
+def _files(folder: Path) -> tuple:
     try:
         stats = [(p.name, p.stat()) for p in folder.iterdir() if p.suffix in (".keras", ".json")]
-        files = tuple(sorted((name, s.st_mtime_ns, s.st_size) for name, s in stats))
+        return tuple(sorted((name, s.st_mtime_ns, s.st_size) for name, s in stats))
     except OSError:
-        files = ()
-    return _list_models(str(folder), files)
+        return ()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _list_models(folder: str, files: tuple):
-    return list_models(folder)
+def _list_models(folders: tuple[str, ...], files: tuple) -> list[SavedModel]:
+    found, names = [], set()
+    for folder in folders:
+        for m in list_models(folder):
+            if m.name in names:  # a visitor's model cannot stand in for a shipped one
+                m = SavedModel(m.name, m.path, {}, f"{m.path.name} has the name of a shipped model")
+            names.add(m.name)
+            found.append(m)
+    return found

@@ -10,9 +10,11 @@ import re
 import shutil
 import threading
 import time
+from html import unescape
 
 import numpy as np
 import pytest
+from markdown_it import MarkdownIt
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -24,6 +26,8 @@ from mnist_demo.models import build_model
 from mnist_demo.preprocess import preprocess
 from mnist_demo.result import TrainResult
 from studio.state import mnist_or_error
+
+MARKDOWN = MarkdownIt("commonmark")  # how the browser renders what the page sends
 
 
 def app_script(root):
@@ -45,6 +49,7 @@ def weights(tmp_path, monkeypatch):
     for f in ("cnn.keras", "cnn.json", "mlp.keras", "mlp.json"):
         shutil.copy(ROOT / "weights" / f, folder / f)
     monkeypatch.setenv("MNIST_STUDIO_WEIGHTS", str(folder))
+    monkeypatch.setenv("MNIST_STUDIO_SAVES", str(tmp_path / "saved"))
     return folder
 
 
@@ -57,6 +62,11 @@ def new_page(drawing=None) -> AppTest:
 
 def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
+
+
+def rendered(body: str) -> str:
+    """What a reader sees of a Markdown body: rendered by a reference parser, tags removed."""
+    return unescape(re.sub(r"<[^>]+>", "", MARKDOWN.render(body))).strip()
 
 
 def no_exception(at):
@@ -167,7 +177,7 @@ def test_corrupt_saved_model_is_listed_unavailable_and_others_work(weights, mnis
     at = new_page(draw(mnist.x_test[0], np.random.default_rng(0), rgba=True))
     no_exception(at)
     assert metrics(at) == {"Prediction · CNN": "7", "Prediction · MLP": "7"}
-    text = " ".join(w.value for w in at.warning)
+    text = " ".join(rendered(w.value) for w in at.warning)
     assert "broken.keras" in text and "corrupt" in text
     assert "tampered.keras" in text and "sha256" in text
 
@@ -213,14 +223,16 @@ def test_stop_keeps_the_model_trained_so_far(weights, monkeypatch):
 
 
 def test_save_makes_the_model_a_choice_for_everyone(weights, fake_train):
+    saved = weights.parent / "saved"  # visitors' saves, apart from the shipped models
     at = new_page()
     at.button(key="train").click().run()
     wait_until(at, lambda a: a.session_state["trained"])
     at.text_input(key="save_name").input("../../my digits").run()
     at.button(key="save").click().run()
     no_exception(at)
-    assert (weights / "my-digits.keras").exists() and (weights / "my-digits.json").exists()
-    meta = json.loads((weights / "my-digits.json").read_text())
+    assert (saved / "my-digits.keras").exists() and (saved / "my-digits.json").exists()
+    assert not (weights / "my-digits.keras").exists()
+    meta = json.loads((saved / "my-digits.json").read_text())
     assert meta["model"] == "cnn" and meta["steps"] == fake_train.steps
     assert meta["train_images"] == 60_000 and meta["test_images"] == 10_000  # all of MNIST
     assert "MNIST Studio" in meta["command"]

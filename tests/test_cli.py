@@ -78,7 +78,7 @@ def test_predict_many_images_with_json_lines(tmp_path, mnist):
     assert (digits == labels).mean() >= 0.95
     for r in rows[:40]:
         assert len(r["probabilities"]) == 10 and abs(sum(r["probabilities"]) - 1) < 1e-3
-    assert "nothing drawn" in rows[40]["error"]
+    assert rows[40]["error"] == f"no ink found in {blank}"
     assert "not an image" in rows[41]["error"] and "no such file" in rows[42]["error"]
 
 
@@ -149,3 +149,42 @@ def test_default_weights_folder_is_the_projects_wherever_python_runs(tmp_path, m
     monkeypatch.chdir(tmp_path)
     assert model_path("mine") == ROOT / "weights" / "mine.keras"
     assert model_path("runs/mine.keras") == Path("runs/mine.keras")  # a path stays a path
+
+
+def picture_messages(tmp_path):
+    """Pictures that are not pictures, each with the words the CLI must say about it."""
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    blank = tmp_path / "blank.png"
+    Image.new("L", (64, 64), 255).save(blank)
+    return {
+        folder: f"{folder} is a directory",
+        fifo: f"{fifo} is not a regular file",
+        Path("/dev/zero"): "/dev/zero is not a regular file",
+        empty: f"{empty} is empty (0 bytes)",
+        blank: f"no ink found in {blank}",
+    }
+
+
+def test_pictures_that_are_not_pictures_are_named_for_what_they_are(tmp_path):
+    expected = picture_messages(tmp_path)
+    code, out, err = run("predict", *expected, "--json")
+    rows = {r["image"]: r["error"] for r in map(json.loads, out.splitlines())}
+    assert code == 1 and "Traceback" not in err
+    assert rows == {str(p): words for p, words in expected.items()}
+    assert not any("<" in e or "name=" in e for e in rows.values())  # no Python reprs
+
+
+def test_a_save_that_fails_on_disk_is_one_line(tmp_path, mnist_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the folder should be")
+    # The save fails with an OSError after training, as on a full disk.
+    code, out, err = run("train", "mlp", "--limit", "200", "--steps", "2", "--data", mnist_path,
+                         "--save", blocker / "mine.keras")  # fmt: skip
+    assert code == 2 and "done: 2 steps" in out and "Traceback" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("error")]
+    assert errors == [f"error: could not save {blocker / 'mine.keras'}: File exists ({blocker})"]

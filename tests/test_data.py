@@ -81,6 +81,11 @@ GOOD = dict(
         ({"x_test": np.zeros((3, 28, 28), np.float64)}, "uint8"),
         ({"y_train": np.array([0, 1, 2, 3, 10], np.uint8)}, "labels 0..9"),
         ({"y_test": np.zeros(4, np.uint8)}, "shape"),
+        (
+            {"x_train": np.zeros((0, 28, 28), np.uint8), "y_train": np.zeros(0, np.uint8)},
+            "x_train and y_train are empty",
+        ),  # fmt: skip
+        ({"x_test": np.zeros((0, 28, 28), np.uint8)}, "x_test is empty"),
     ],
 )
 def test_malformed_arrays_are_refused_with_the_path(tmp_path, change, words):

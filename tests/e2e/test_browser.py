@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError, expect
@@ -225,7 +226,8 @@ def test_two_sessions_one_trains_the_cnn_other_draws(browser, app_url, app_weigh
     a.get_by_label("Name").fill("e2e-cnn")
     a.get_by_role("button", name="Save").click()
     expect(a.get_by_text("Saved as e2e-cnn.keras")).to_be_visible(timeout=UI)
-    assert (app_weights / "e2e-cnn.keras").exists()
+    assert (app_weights.parent / "saved" / "e2e-cnn.keras").exists()  # visitors' own folder
+    assert not (app_weights / "e2e-cnn.keras").exists()
     a.reload()
     canvas_of(a)
     a.get_by_test_id("stSelectbox").filter(has_text="CNN model").click()
@@ -273,3 +275,15 @@ def test_a_closed_tab_frees_the_training_slot(browser, app_url):
     expect(b.get_by_text(re.compile(r"Stopped: CNN trained"))).to_be_visible(timeout=SLOW)
     no_traceback(b)
     b.context.close()
+
+
+def test_a_listed_model_downloads_as_its_own_file(page, app_weights):
+    canvas_of(page)
+    page.get_by_text(re.compile(r"The \d+ models on this server")).click()
+    button = page.locator(".st-key-download_cnn").get_by_role("button", name="Download")
+    expect(button).to_be_visible(timeout=UI)
+    with page.expect_download(timeout=UI) as download:
+        button.click()
+    assert download.value.suggested_filename == "cnn.keras"
+    assert Path(download.value.path()).read_bytes() == (app_weights / "cnn.keras").read_bytes()
+    no_traceback(page)

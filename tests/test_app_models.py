@@ -1,0 +1,167 @@
+"""The page's saved models under AppTest: who may replace or delete what, the limits, and files
+that are not what they seem (each listed with its reason while the page keeps working)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+
+import keras
+import numpy as np
+
+from harness import ROOT
+from harness.drawings import draw
+from mnist_demo.errors import ModelFileError
+from mnist_demo.models import build_model
+from studio import state
+from tests.test_app import (
+    MARKDOWN,
+    fake_train,
+    metrics,
+    new_page,
+    no_exception,
+    rendered,
+    wait_until,
+    weights,
+)
+
+__all__ = ["fake_train", "weights"]  # fixtures, used by name
+
+
+def said(at) -> str:
+    """Every message the page shows, as read."""
+    return " | ".join(rendered(e.value) for kind in ("error", "warning", "success", "info")
+                      for e in getattr(at, kind))  # fmt: skip
+
+
+def trained_page():
+    at = new_page()
+    at.button(key="train").click().run()
+    return wait_until(at, lambda a: a.session_state["trained"])
+
+
+def save_as(at, name, replace=None):
+    at.text_input(key="save_name").input(name).run()
+    if replace is not None:
+        at.checkbox(key="save_replace").check().run() if replace else None
+    at.button(key="save").click().run()
+    no_exception(at)
+    return at
+
+
+def test_a_second_session_cannot_replace_anothers_model_and_deletes_only_its_own(
+    weights, fake_train, tmp_path
+):
+    saved = tmp_path / "saved"
+    first = save_as(trained_page(), "shared")
+    assert "Saved as shared.keras" in said(first)
+    original = (saved / "shared.keras").read_bytes()
+
+    second = save_as(trained_page(), "shared")
+    assert "belongs to another visitor" in said(second) and "shared-2" in said(second)
+    assert (saved / "shared.keras").read_bytes() == original
+    assert not second.checkbox  # nothing to tick: it is not theirs to replace
+    second.button(key="save_suggested_button").click().run()
+    assert "Saved as shared-2.keras" in said(second) and (saved / "shared-2.keras").exists()
+    assert not [b for b in second.button if b.key == "delete_shared"]
+
+    save_as(first, "shared")  # its own: replacing is confirmed first
+    assert "tick" in said(first) and (saved / "shared.keras").read_bytes() == original
+    save_as(first, "shared", replace=True)
+    assert "Saved as shared.keras" in said(first)
+    assert json.loads((saved / "shared.json").read_text())["model"] == "cnn"
+
+    assert not [b for b in first.button if b.key == "delete_shared-2"]  # the other's
+    first.button(key="delete_shared").click().run()
+    assert "Deleted shared" in said(first) and not (saved / "shared.keras").exists()
+    assert (saved / "shared-2.keras").exists() and not (weights / "shared.keras").exists()
+
+    save_as(first, "mlp")  # a shipped model's name
+    assert "shipped model" in said(first)
+    assert "MNIST Studio" not in (weights / "mlp.json").read_text()
+
+
+def test_the_default_name_is_one_nobody_else_has(weights, fake_train):
+    a, b = trained_page(), trained_page()
+    names = a.text_input(key="save_name").value, b.text_input(key="save_name").value
+    assert names[0] != names[1] and all(n.startswith("my-cnn-") for n in names)
+
+
+def test_the_servers_limits_refuse_a_save_with_a_clear_message(weights, fake_train, monkeypatch):
+    monkeypatch.setattr(state, "MAX_SAVED", 1)
+    at = save_as(trained_page(), "one")
+    assert "Saved as one.keras" in said(at)
+    save_as(at, "two")
+    assert "at most 1 saved models" in said(at)
+    monkeypatch.setattr(state, "MAX_SAVED", 50)
+    monkeypatch.setattr(state, "MAX_SAVED_MB", 5)  # one CNN is 13 MB
+    save_as(at, "three")
+    assert "of this server's 5 MB" in said(at)
+    assert sorted(p.name for p in (weights.parent / "saved").glob("*.keras")) == ["one.keras"]
+
+
+def test_files_that_are_not_what_they_seem_are_listed_with_reasons_and_the_page_works(
+    weights, mnist, tmp_path
+):
+    shutil.copy(weights / "mlp.keras", weights / "odd.keras")
+    meta = json.loads((weights / "mlp.json").read_text())
+    (weights / "odd.json").write_text(json.dumps({**meta, "test_accuracy": "high"}))
+    config = zipfile.ZipFile(weights / "mlp.keras").read("config.json")
+    with zipfile.ZipFile(weights / "bomb.keras", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.json", config)
+        z.writestr("model.weights.h5", bytes(300 << 20))
+    build_model("mlp").save(weights / "plain.keras")  # no record at all
+    inputs = keras.Input((28, 28, 1))
+    lam = keras.layers.Lambda(lambda x: x * 2)(inputs)
+    keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(lam))).save(
+        weights / "lam.keras"
+    )
+    (weights / "[a](http:x).keras").write_bytes(b"PK\x03\x04 not a model")
+
+    at = new_page(draw(mnist.x_test[0], np.random.default_rng(0), rgba=True))
+    no_exception(at)
+    assert metrics(at) == {"Prediction · CNN": "7", "Prediction · MLP": "7"}
+    said = [rendered(w.value) for w in at.warning]
+    warnings = {name: next(w for w in said if w.startswith(name)) for name in
+                ("odd.keras", "bomb.keras", "lam.keras", "[a](http:x).keras")}  # fmt: skip
+    assert "test_accuracy is not valid" in warnings["odd.keras"]
+    assert "inflate" in warnings["bomb.keras"] or "zip bomb" in warnings["bomb.keras"]
+    assert "Lambda layer" in warnings["lam.keras"]
+    assert "corrupt" in warnings["[a](http:x).keras"]  # the name, as written: not a link
+    assert not any("<a" in MARKDOWN.render(w.value) for w in at.warning)
+    assert "plain (accuracy unknown" in " ".join(at.selectbox(key="choice_mlp").options)
+    bodies = [str(e.proto) for e in at.main] + [str(e.proto) for e in at.sidebar]
+    assert not [b for b in bodies if str(tmp_path) in b or str(ROOT) in b]
+
+
+def test_a_model_that_fails_to_load_costs_once_not_on_every_stroke(weights, mnist, monkeypatch):
+    build_model("mlp").save(weights / "plain.keras")  # passes every check before loading
+    calls, real_load = [], state.load_model
+
+    def failing_load(path, *a, **k):
+        calls.append(path)
+        if not str(path).endswith("plain.keras"):
+            return real_load(path, *a, **k)
+        raise ModelFileError("plain.keras cannot be loaded: a test says so")
+
+    monkeypatch.setattr(state, "load_model", failing_load)
+    at = new_page(draw(mnist.x_test[0], np.random.default_rng(0), rgba=True))
+    at.selectbox(key="choice_mlp").set_value("plain").run()
+    for seed in (1, 2, 3):  # three more strokes
+        at.session_state["test_drawing"] = draw(mnist.x_test[0], np.random.default_rng(seed), rgba=True)
+        at.run()
+    no_exception(at)
+    assert "plain.keras cannot be loaded" in said(at)
+    assert metrics(at) == {"Prediction · CNN": "7"}, said(at)
+    assert [c for c in calls if str(c).endswith("plain.keras")] == [str(weights / "plain.keras")]
+
+
+def test_on_an_admins_server_a_visitor_may_replace_anothers_model(
+    weights, fake_train, tmp_path, monkeypatch
+):
+    save_as(trained_page(), "shared")
+    monkeypatch.setattr(state, "ADMIN", True)
+    other = save_as(trained_page(), "shared", replace=True)
+    assert "Saved as shared.keras" in said(other)
+    assert [b for b in other.button if b.key == "delete_shared"]
