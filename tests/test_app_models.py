@@ -149,7 +149,9 @@ def test_a_model_that_fails_to_load_costs_once_not_on_every_stroke(weights, mnis
     at = new_page(draw(mnist.x_test[0], np.random.default_rng(0), rgba=True))
     at.selectbox(key="choice_mlp").set_value("plain").run()
     for seed in (1, 2, 3):  # three more strokes
-        at.session_state["test_drawing"] = draw(mnist.x_test[0], np.random.default_rng(seed), rgba=True)
+        at.session_state["test_drawing"] = draw(
+            mnist.x_test[0], np.random.default_rng(seed), rgba=True
+        )
         at.run()
     no_exception(at)
     assert "plain.keras cannot be loaded" in said(at)
