@@ -1,14 +1,29 @@
 """The metric events the training engine emits, and how a front end reads them.
 
-An event is a plain dict: "kind" (one of the four below), "step", "total_steps", "epoch",
-"samples", "elapsed" (seconds of training) and "samples_per_s". Step and eval events add "loss"
-and "accuracy" on the training batches; eval events add the held-out accuracy and loss as
-"test_accuracy"/"test_loss" (the test set) or "val_accuracy"/"val_loss" (a validation split).
+An event is a plain dict: "kind" (one of those below), "step", "total_steps", "epoch",
+"samples", "elapsed" (seconds of training, pauses and evaluations left out) and "samples_per_s".
+- start, step and rate events add "learning_rate" (the one the next step uses) and "lr_factor"
+  (what the caller multiplied the recipe's by; a rate event says it changed);
+- step events add "loss" and "accuracy": the means over the training batches since the last
+  step event (not Keras' running mean, which restarts at every epoch);
+- eval events add the held-out accuracy and loss on a fixed subset ("eval_images" of them) as
+  "test_accuracy"/"test_loss" (the test set) or "val_accuracy"/"val_loss" (a validation split),
+  and "panel" (the digits read for PANEL, in order), "panel_sure", and "drawing"/"drawing_sure"
+  when the caller showed it a drawing;
+- pause and resume events mark a pause ("paused_s": how long);
+- final events count the end's evaluation on the whole test set ("done" of "total" images);
+- the end event has "test_accuracy" and "test_loss" on all of it, and "stopped".
 """
 
 from __future__ import annotations
 
 START, STEP, EVAL, END = "start", "step", "eval", "end"
+PAUSE, RESUME, RATE, FINAL = "pause", "resume", "rate", "final"
+# The live panel: two test digits of each class, 0 to 9, in MNIST's test set. The first of each
+# pair the shipped networks read at over 99%; the second is the one of that class the shipped MLP
+# was least sure of among those the shipped CNN still reads right (a hard but fair one).
+PANEL = (3, 4880, 2, 6883, 1, 9768, 30, 1681, 4, 9669, 15, 9770, 11, 3520, 0, 9009, 61, 1530,
+         7, 3985)  # fmt: skip
 PROGRESS = (STEP, EVAL)  # the kinds that say how far a training has come
 # The held-out accuracy an eval event may carry, and what a chart or a log calls it.
 HELD_OUT = {"test_accuracy": "test", "val_accuracy": "validation"}

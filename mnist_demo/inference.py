@@ -54,20 +54,23 @@ def _compile(model, xla: bool):
     return fn
 
 
-def predict_probs(model, x: np.ndarray, batch: int = BATCH) -> np.ndarray:
+def predict_probs(model, x: np.ndarray, batch: int = BATCH, progress=None) -> np.ndarray:
     """(n, 10) float32 probabilities for uint8 (n, 28, 28) MNIST images or float32 (n, 28, 28)
-    or (n, 28, 28, 1) inputs in [0, 1]."""
+    or (n, 28, 28, 1) inputs in [0, 1]. `progress(done, total)` after each batch, if given."""
     out = []
     for i in range(0, len(x), batch):
         chunk = x[i : i + batch]
         chunk = to_float(chunk) if chunk.dtype == np.uint8 else chunk.reshape(-1, *INPUT_SHAPE)
         out.append(np.asarray(model(chunk, training=False), dtype=np.float32))
+        if progress is not None:
+            progress(min(i + batch, len(x)), len(x))
     return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
 
 
-def evaluate(model, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(loss, accuracy) of `model` on uint8 images (n, 28, 28) and labels (n,), in large batches."""
-    probs = predict_probs(model, x)
+def evaluate(model, x: np.ndarray, y: np.ndarray, progress=None) -> tuple[float, float]:
+    """(loss, accuracy) of `model` on uint8 images (n, 28, 28) and labels (n,), in large batches;
+    `progress(done, total)` after each batch, if given."""
+    probs = predict_probs(model, x, progress=progress)
     p = np.clip(probs[np.arange(len(y)), y.astype(np.int64)], 1e-7, 1.0)
     return float(-np.log(p).mean()), float((probs.argmax(1) == y).mean())
 

@@ -9,6 +9,7 @@ TrainingSlots caps how many jobs train at once and serves the others first come,
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -21,7 +22,8 @@ from mnist_demo.events import PROGRESS, seconds_left
 from mnist_demo.memory import give_back_memory
 from mnist_demo.recipes import Recipe
 from mnist_demo.result import TrainResult
-from mnist_demo.worker import POLL_S, ProcessRun, ThreadRun
+from mnist_demo.slots import TrainingSlots
+from mnist_demo.worker import ProcessRun, ThreadRun
 
 # A job's states: it waits for a slot, runs, and ends in one of the four FINISHED states.
 WAITING, RUNNING = "waiting", "running"
@@ -32,51 +34,6 @@ TIME_LIMIT, OWNER_GONE = "time limit", "owner gone"
 log = logging.getLogger(__name__)
 OWNER_CHECK_S = 2.0  # how often a job asks whether the page that started it is still open
 ISOLATE = True  # train in a child process (worker.ProcessRun); False: in a thread of this one
-
-
-class TrainingSlots:
-    """At most `capacity` trainings at once across every session; the rest wait in line."""
-
-    def __init__(self, capacity: int = 1):
-        self.capacity = max(1, capacity)
-        self._cond = threading.Condition()
-        self._running: list[TrainingJob] = []
-        self._line: deque[TrainingJob] = deque()
-
-    def acquire(self, job: TrainingJob, give_up: Callable[[], bool]) -> bool:
-        """Wait in line until `job` is first and a slot is free (True), or until `give_up()`
-        turns true (False)."""
-        with self._cond:
-            self._line.append(job)
-            try:
-                while self._line[0] is not job or len(self._running) >= self.capacity:
-                    if give_up():
-                        return False
-                    self._cond.wait(POLL_S)
-                self._running.append(job)
-                return True
-            finally:
-                self._line.remove(job)
-                self._cond.notify_all()
-
-    def release(self, job: TrainingJob) -> None:
-        with self._cond:
-            if job in self._running:
-                self._running.remove(job)
-            self._cond.notify_all()
-
-    def running(self) -> list[TrainingJob]:
-        with self._cond:
-            return list(self._running)
-
-    def place(self, job: TrainingJob) -> int:
-        """1 when `job` is next in line, 2 behind one other...; 0 when it is not waiting."""
-        with self._cond:
-            return self._line.index(job) + 1 if job in self._line else 0
-
-    def busy(self) -> bool:
-        with self._cond:
-            return len(self._running) >= self.capacity or bool(self._line)
 
 
 @dataclass(frozen=True)
@@ -91,6 +48,9 @@ class JobView:
     place: int  # in the queue while waiting: 1 is next
     others_left_s: float | None  # while waiting: how long until the running training ends
     stop_reason: str | None  # TIME_LIMIT or OWNER_GONE when they ended it
+    stopping: bool = False  # a stop was asked for and the training has not ended yet
+    paused: bool = False  # a pause was asked for (the events say when it took hold)
+    lr_factor: float = 1.0  # the learning rate asked for, times the recipe's
 
 
 class TrainingJob:
@@ -115,6 +75,8 @@ class TrainingJob:
         self._events: deque[dict] = deque(maxlen=history)
         self._state, self._error, self._result = WAITING, None, None
         self._stop_reason: str | None = None
+        self._told: dict[str, tuple] = {}  # the last pause/resume, rate and drawing commands
+        self._live = None  # the runner, while it runs
         self._started = self._last_owner_check = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"job-{recipe.model}", daemon=True)
 
@@ -125,6 +87,30 @@ class TrainingJob:
     def stop(self) -> None:
         """Stop after the current batch (the model trained so far is kept), or leave the queue."""
         self._stop.set()
+
+    def pause(self) -> None:
+        """Hold the training between two steps; it keeps its slot (and its time limit runs)."""
+        self._tell("run", ("pause",))
+
+    def resume(self) -> None:
+        self._tell("run", ("resume",))
+
+    def set_lr_factor(self, factor: float) -> None:
+        """The recipe's learning rate (or schedule) times `factor`, from the next step on."""
+        if not (factor > 0 and math.isfinite(factor)):
+            raise ValueError("the learning-rate factor must be a positive number")
+        self._tell("lr", ("lr", float(factor)))
+
+    def set_drawing(self, drawing) -> None:
+        """A (28, 28) float32 drawing for the training to read at each evaluation, or None."""
+        self._tell("drawing", ("drawing", drawing))
+
+    def _tell(self, key: str, message: tuple) -> None:
+        with self._lock:
+            self._told[key] = message
+            runner = self._live
+        if runner is not None:
+            runner.tell(message)
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -149,13 +135,18 @@ class TrainingJob:
     def view(self) -> JobView:
         with self._lock:
             state, events, error = self._state, list(self._events), self._error
-            result, reason = self._result, self._stop_reason
+            result, reason, told = self._result, self._stop_reason, dict(self._told)
         place, others_left = 0, None
         if state == WAITING:
             place = self._slots.place(self)
             lefts = [s for s in (j.seconds_left() for j in self._slots.running()) if s is not None]
             others_left = min(lefts) if lefts else None
-        return JobView(state, self.recipe, events, error, result, place, others_left, reason)
+        return JobView(
+            state, self.recipe, events, error, result, place, others_left, reason,
+            stopping=self._stop.is_set() and state in ACTIVE,
+            paused=told.get("run", ("resume",))[0] == "pause",
+            lr_factor=told.get("lr", ("lr", 1.0))[1],
+        )  # fmt: skip
 
     def _give_up(self) -> bool:
         return self._stop.is_set() or not self._owner_alive()
@@ -167,13 +158,20 @@ class TrainingJob:
         try:
             self._set(RUNNING)
             self._started = time.monotonic()
-            self._follow(self._runner(self.recipe, self._load_data(), self._max_steps))
+            runner = self._runner(self.recipe, self._load_data(), self._max_steps)
+            with self._lock:
+                self._live, told = runner, list(self._told.values())
+            for message in told:  # what was asked for while it waited
+                runner.tell(message)
+            self._follow(runner)
         except MnistDemoError as e:
             self._set(FAILED, str(e))
         except Exception as e:  # a bug: keep the server up, log it, say what happened
             log.exception("training %s failed", self.recipe)
             self._set(FAILED, f"training failed: {type(e).__name__}: {first_line(e)}")
         finally:
+            with self._lock:
+                self._live = None
             self._slots.release(self)
             give_back_memory()
 

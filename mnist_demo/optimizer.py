@@ -42,7 +42,17 @@ class FusedAdam(keras.optimizers.Adam):
     def get_config(self):
         return {**super().get_config(), "average_every": self.average_every}
 
+    def build(self, var_list):
+        super().build(var_list)
+        # The learning rate (or its schedule) times this: a teacher may change it mid-run.
+        self.lr_scale = self.add_variable((), initializer="ones", dtype="float32", name="lr_scale")
+
+    def current_rate(self) -> float:
+        """The learning rate the next step uses: the schedule's, times the scale."""
+        return float(self._get_current_learning_rate()) * float(self.lr_scale.numpy())
+
     def update_step(self, gradient, variable, learning_rate):
+        learning_rate = learning_rate * tf.cast(self.lr_scale, learning_rate.dtype)
         if self.amsgrad or isinstance(gradient, tf.IndexedSlices):
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype

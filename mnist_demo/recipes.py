@@ -65,7 +65,11 @@ class Recipe:
 
     def describe(self) -> str:
         """One sentence a person reads: "Adam 0.003, batch 256, 3 epochs; warm-up + cosine ..." """
-        length = f"{self.steps:,} steps" if self.steps else f"{self.epochs} epochs"
+        length = (
+            f"{self.steps:,} step{'s' * (self.steps != 1)}"
+            if self.steps
+            else f"{self.epochs} epoch{'s' * (self.epochs != 1)}"
+        )
         extra = []
         if self.schedule == "cosine":
             extra.append("warm-up + cosine decay")

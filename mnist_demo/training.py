@@ -6,10 +6,8 @@ ends training after the current batch and leaves the partly trained model usable
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
 import keras
@@ -17,18 +15,18 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_demo.augment import augment_batch
-from mnist_demo.data import Mnist
-from mnist_demo.errors import TrainingDiverged
-from mnist_demo.events import END, EVAL, START, STEP
-from mnist_demo.inference import BATCH, evaluate
+from mnist_demo.control import Control
+from mnist_demo.data import Mnist, to_float
+from mnist_demo.events import PANEL
+from mnist_demo.inference import evaluate
 from mnist_demo.models import as_float32, build_model, resolve_precision
 from mnist_demo.recipes import Recipe
+from mnist_demo.reporter import EVAL_IMAGES, Reporter
 from mnist_demo.result import TrainResult
 from mnist_demo.schedule import make_optimizer, plan_steps
 
 Event = dict  # see events.py
 Subscriber = Callable[[Event], None]
-EMIT_INTERVAL_S = 0.5  # a step event at most this often: reading metrics forces a device sync
 
 
 def train(
@@ -37,13 +35,14 @@ def train(
     *,
     subscribers: list[Subscriber] = (),
     stop: threading.Event | None = None,
+    control: Control | None = None,
     tensorboard_dir: str | None = None,
     max_steps: int | None = None,
 ) -> TrainResult:
     """Train a fresh network by `recipe` on `data`; events go to each subscriber as they happen.
-
-    `max_steps` caps the schedule (tests and quick previews train a few steps of a real recipe).
-    """
+    `stop` ends it after the current step; `control` can also pause it, scale its learning rate
+    and show it a drawing (control.py). `max_steps` caps the schedule (tests, previews)."""
+    control = control or Control(stop)
     precision = resolve_precision(recipe.precision)
     keras.utils.set_random_seed(recipe.seed)
     model = build_model(recipe.model, precision)
@@ -55,14 +54,14 @@ def train(
         metrics=["accuracy"],
         steps_per_execution=plan.steps_per_execution,
     )
-    reporter = _Reporter(recipe, plan, len(x_fit), subscribers, stop)
-    train_ds, val_ds = _train_dataset(x_fit, y_fit, recipe), _eval_dataset(*val)
-    reporter.start()  # training time counts from here: data sets built, model compiled
+    reporter = Reporter(recipe, plan, len(x_fit), subscribers, control, _subset(*val),
+                        _panel(data))  # fmt: skip
+    train_ds = _train_dataset(x_fit, y_fit, recipe)
+    reporter.start(model)  # training time counts from here: data sets built, model compiled
     model.fit(
         train_ds,
         epochs=plan.rounds,
         steps_per_epoch=plan.steps_per_round,
-        validation_data=val_ds,
         callbacks=[reporter, *_extra_callbacks(recipe, tensorboard_dir)],
         shuffle=False,  # the dataset shuffles itself
         verbose=0,
@@ -83,7 +82,7 @@ def _result(recipe, data, model, reporter, precision) -> TrainResult:
     """The trained model, evaluated on the test set once training is over."""
     seconds = time.perf_counter() - reporter.t0
     model = as_float32(model)  # portable to any CPU, no optimizer state; what gets saved
-    test_loss, test_accuracy = evaluate(model, data.x_test, data.y_test)
+    test_loss, test_accuracy = evaluate(model, data.x_test, data.y_test, reporter.final_progress)
     reporter.finish(test_loss, test_accuracy, seconds)
     return TrainResult(
         model=model,
@@ -127,94 +126,15 @@ def _train_dataset(x: np.ndarray, y: np.ndarray, recipe: Recipe):
     return ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _eval_dataset(x: np.ndarray, y: np.ndarray):
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
-    return ds.map(lambda a, b: (tf.cast(a, tf.float32)[..., None] / 255.0, tf.cast(b, tf.int32)))
+def _subset(x: np.ndarray, y: np.ndarray):
+    """The held-out images evaluated during training: a fixed sample of EVAL_IMAGES, as float32
+    inputs and int labels (the same every run, so that runs compare)."""
+    pick = np.sort(np.random.default_rng(0).permutation(len(x))[:EVAL_IMAGES])
+    return to_float(np.asarray(x)[pick]), np.asarray(y)[pick].astype(np.int64)
 
 
-class _Reporter(keras.callbacks.Callback):
-    """Turns Keras callbacks into metric events and a stop request into `stop_training`."""
-
-    def __init__(self, recipe, plan, n_train, subscribers, stop):
-        super().__init__()
-        self.recipe, self.plan, self.n_train = recipe, plan, n_train
-        self.subscribers = list(subscribers)
-        self.stop = stop or threading.Event()
-        self.history: deque[Event] = deque(maxlen=20_000)
-        self.step = 0
-        self.round = 0
-        self.t0 = self.last_t = time.perf_counter()
-        self.last_step = 0
-        self.rate = 0.0  # samples/s between the last two step events
-        self.val_key = "test" if recipe.validation == "test" else "val"
-
-    def start(self) -> None:
-        self.t0 = self.last_t = time.perf_counter()
-        self._emit({"kind": START, **self._base(time.perf_counter())})
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.round = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        # `batch` is the last step of this call (several with steps_per_execution > 1).
-        self.step = self.round * self.plan.steps_per_round + batch + 1
-        if self.stop.is_set():
-            self.model.stop_training = True
-        now = time.perf_counter()
-        if now - self.last_t >= EMIT_INTERVAL_S or self.step >= self.plan.total_steps:
-            dt = now - self.last_t
-            self.rate = (self.step - self.last_step) * self.recipe.batch_size / dt if dt else 0.0
-            self._emit({"kind": STEP, **self._base(now), **_floats(logs, "loss", "accuracy")})
-            self.last_t, self.last_step = now, self.step
-        if self.step >= self.plan.total_steps:
-            self.model.stop_training = True  # a capped or step-based plan ends mid-round
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        event = {
-            "kind": EVAL,
-            **self._base(time.perf_counter()),
-            **_floats(logs, "loss", "accuracy"),
-        }
-        if "val_accuracy" in logs:
-            event[f"{self.val_key}_accuracy"] = float(logs["val_accuracy"])
-            event[f"{self.val_key}_loss"] = float(logs["val_loss"])
-        self._emit(event)
-        # Evaluation time is not training time: the next rate counts from here.
-        self.last_t, self.last_step = time.perf_counter(), self.step
-
-    def finish(self, test_loss: float, test_accuracy: float, seconds: float) -> None:
-        self._emit(
-            {
-                "kind": END,
-                **self._base(time.perf_counter()),
-                "elapsed": seconds,
-                "test_accuracy": test_accuracy,
-                "test_loss": test_loss,
-                "stopped": self.step < self.plan.total_steps,
-            }
-        )
-
-    def _base(self, now: float) -> Event:
-        return {
-            "step": self.step,
-            "total_steps": self.plan.total_steps,
-            "epoch": self.step * self.recipe.batch_size / self.n_train,
-            "samples": self.step * self.recipe.batch_size,
-            "elapsed": now - self.t0,
-            "samples_per_s": self.rate,
-        }
-
-    def _emit(self, event: Event) -> None:
-        if not math.isfinite(event.get("loss", 0.0)):  # nothing useful can come after this
-            raise TrainingDiverged(
-                f"the training diverged at step {self.step:,} (the loss is no longer a number): "
-                "try a lower learning rate"
-            )
-        self.history.append(event)
-        for subscriber in self.subscribers:
-            subscriber(event)
-
-
-def _floats(logs, *keys) -> dict:
-    return {k: float(logs[k]) for k in keys if logs and k in logs}
+def _panel(data: Mnist):
+    """The live panel's test digits (events.PANEL), where the test set has them."""
+    pick = [i for i in PANEL if i < len(data.x_test)]
+    pick = pick or list(range(min(len(PANEL), len(data.x_test))))
+    return to_float(data.x_test[pick]), data.y_test[pick].astype(np.int64)

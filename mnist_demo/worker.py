@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_demo.control import Control
 from mnist_demo.data import Mnist
 from mnist_demo.errors import MnistDemoError, first_line
 from mnist_demo.recipes import Recipe
@@ -59,15 +60,21 @@ class ProcessRun:
         )
         theirs.close()
         self._stopped = False
+        self._send_lock = threading.Lock()  # the job's thread and the page's both send
         self._conn.send((recipe, _on_disk(data), max_steps))
 
     def stop(self) -> None:
         if not self._stopped:
             self._stopped = True
-            try:
-                self._conn.send(("stop",))
-            except OSError:  # the child has ended already
-                pass
+            self.tell(("stop",))
+
+    def tell(self, message: tuple) -> None:
+        """A command for the training (control.Control.apply): pause, resume, a rate, a drawing."""
+        try:
+            with self._send_lock:
+                self._conn.send(message)
+        except OSError:  # the child has ended already
+            pass
 
     def messages(self) -> Iterator[tuple | None]:
         try:
@@ -99,15 +106,18 @@ class ThreadRun:
     """One training in a thread of this process (tests, and where processes cannot be spawned)."""
 
     def __init__(self, recipe: Recipe, data: Mnist, max_steps: int | None = None):
-        self._stop = threading.Event()
+        self._control = Control()
         self._queue: queue.Queue = queue.Queue()
-        args = (self._queue.put, self._stop, recipe, data, max_steps)
+        args = (self._queue.put, self._control, recipe, data, max_steps)
         threading.Thread(
             target=_train, args=args, name=f"train-{recipe.model}", daemon=True
         ).start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._control.apply(("stop",))
+
+    def tell(self, message: tuple) -> None:
+        self._control.apply(message)
 
     def messages(self) -> Iterator[tuple]:
         while True:
@@ -129,13 +139,13 @@ def _child(fd: int) -> None:
     if NICE:
         os.nice(NICE)
     data = _from_disk(files)
-    stop = threading.Event()
-    threading.Thread(target=_wait_for_stop, args=(conn, stop), daemon=True).start()
+    control = Control()
+    threading.Thread(target=_listen, args=(conn, control), daemon=True).start()
     from mnist_demo.tfimport import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     try:
-        _train(conn.send, stop, recipe, data, max_steps, portable=True)
+        _train(conn.send, control, recipe, data, max_steps, portable=True)
     except OSError:  # the job is gone: nobody to send to
         pass
 
@@ -174,22 +184,25 @@ def _from_disk(files: dict) -> Mnist:
     return Mnist(**arrays, source=files["source"])
 
 
-def _wait_for_stop(conn: Connection, stop: threading.Event) -> None:
+def _listen(conn: Connection, control: Control) -> None:
+    """The job's commands, until it says stop or its end of the connection closes."""
     try:
-        conn.recv()  # ("stop",)
+        while True:
+            message = conn.recv()
+            control.apply(message)
+            if message[0] == "stop":
+                return
     except (EOFError, OSError):
-        pass
-    stop.set()
+        control.apply(("stop",))
 
 
-def _train(send, stop, recipe: Recipe, data: Mnist, max_steps: int | None, portable=False) -> None:
+def _train(send, control, recipe: Recipe, data: Mnist, max_steps: int | None, portable=False):
     """Run the engine, sending each event, then the result or the error, through `send`."""
     from mnist_demo import training  # TensorFlow loads here: in the child, or off the page's thread
 
     try:
-        result = training.train(
-            recipe, data, subscribers=[lambda e: send(("event", e))], stop=stop, max_steps=max_steps
-        )
+        result = training.train(recipe, data, subscribers=[lambda e: send(("event", e))],
+                                control=control, max_steps=max_steps)  # fmt: skip
         send(("result", _portable(result) if portable else result))
     except MnistDemoError as e:
         send(("error", str(e)))

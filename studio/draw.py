@@ -136,13 +136,16 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, rea
     """Every model's digit first (its metric is what people look at), then the details: the
     metrics' deltas reach the browser before the bars and images are even built."""
     if drawing is None:
+        show_to_training(None)
         st.info(HINT)
         return
     try:
         x = preprocess(drawing)
     except DrawingError as e:
+        show_to_training(None)
         st.info(f"{e}.")
         return
+    show_to_training(x)
     answers = [metric_ui(choice, x, slot) for choice, slot in zip(choices, slots)]
     reading.html(
         reading_html([(MODEL_KINDS[c.kind], a and a[0]) for c, a in zip(choices, answers)])
@@ -153,6 +156,14 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, rea
         if answer is not None:
             probs, box = answer
             box.html(details_html(choice.label, probs, seen))
+
+
+def show_to_training(x: np.ndarray | None) -> None:
+    """The 28x28 of the drawing, for the live predictions of a training in progress."""
+    st.session_state[state.SEEN] = x
+    job = st.session_state.get(state.JOB)
+    if job is not None:
+        job.set_drawing(x)
 
 
 def metric_ui(choice: Choice, x: np.ndarray, slot):

@@ -33,6 +33,8 @@ TRAINED = "trained"  # {kind: TrainResult}: the models trained in this session
 MESSAGE = "message"  # (level, text): how the last training ended, shown in the training panel
 SELECT_NEW = "select_new"  # a kind whose new session model becomes its choice on the next run
 LAST_EVENTS = "last_events"  # the metric events of the last finished training: its charts stay
+SEEN = "seen"  # the 28x28 the models read of the visitor's drawing, or None
+PAUSE = "pause"  # the Pause / Resume button
 SHOWN_WAITING = "shown_waiting"  # the page last showed this session's training as queued
 PREDICTORS = "predictors"  # {kind: (TrainResult, Predictor)}: session models, compiled once
 # Widgets' keys (Streamlit keeps their values in session state too).

@@ -6,6 +6,7 @@ in a fragment and reruns the whole page once, when it ends.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -14,13 +15,11 @@ import streamlit as st
 from mnist_demo import MODEL_KINDS
 from mnist_demo.data import ENV_VAR
 from mnist_demo.errors import DataError
-from mnist_demo.events import PROGRESS, fraction_done, seconds_left
 from mnist_demo.jobs import (
     ACTIVE,
     CANCELLED,
     FAILED,
     FINISHED,
-    RUNNING,
     STOPPED,
     TIME_LIMIT,
     WAITING,
@@ -31,12 +30,15 @@ from mnist_demo.recipes import RECIPES, Recipe
 from studio import state
 from studio.charts import charts_ui
 from studio.choose import answering_accuracy, set_aside
+from studio.live import live_panel_ui
+from studio.progress import progress_ui, waiting_text
 from studio.streamlit_internals import session_liveness
 
 # The form's limits: at the recipes' batch sizes a training within them ends inside MAX_TRAIN_S
 # (the seed CNN's 10,000 steps take about 4 minutes, 20 CNN epochs about 4, 50 MLP epochs 2);
 # the time limit stops anything larger and keeps its model.
 MAX_STEPS, MAX_BATCH, MAX_EPOCHS = 20_000, 1024, {"cnn": 20, "mlp": 50}
+LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 REFRESH_S = 0.5  # the live view refreshes this often while a training runs
 RECIPE_LABELS = {"fast": "fast (tuned for this CPU)", "seed": "seed (the tutorial's)"}
 STOP_REASONS = {TIME_LIMIT: f" at this server's limit of {state.MAX_TRAIN_S:.0f} s per training"}
@@ -62,7 +64,11 @@ def training_ui() -> None:
     if job is not None:
         st.fragment(run_every=REFRESH_S if active else None)(live_ui)()
     elif st.session_state.get(state.LAST_EVENTS):
-        charts_ui(st.session_state[state.LAST_EVENTS])  # the last training's curves stay in view
+        events = st.session_state[state.LAST_EVENTS]
+        curves_ui(events)  # the last training's curves stay in view
+        st.download_button("Download this run's curves (JSON)", json.dumps(events),
+                           file_name="mnist-studio-run.json", mime="application/json",
+                           key="download_curves", on_click="ignore")  # fmt: skip
 
 
 def recipe_ui(kind: str, recipe_name: str, disabled: bool) -> Recipe:
@@ -80,8 +86,25 @@ def recipe_ui(kind: str, recipe_name: str, disabled: bool) -> Recipe:
         epochs = number(c1, "Epochs", "epochs", 1, MAX_EPOCHS[kind], base.epochs, 1)
         changes = {"epochs": int(epochs)}
     changes["batch_size"] = int(number(c2, "Batch size", "batch", 8, MAX_BATCH, base.batch_size, 8))
-    rate = number(c3, "Learning rate", "lr", 1e-5, 1e-1, base.learning_rate, format="%.0e")
+    rate = c3.select_slider(
+        "Learning rate",
+        sorted({*LEARNING_RATES, base.learning_rate}),
+        value=base.learning_rate,
+        format_func=lambda r: f"{r:g}",
+        key=state.SETTING.format("lr", kind, recipe_name),
+        on_change=rate_changed,
+        args=(state.SETTING.format("lr", kind, recipe_name),),
+        help="How big a step the optimizer takes. It can be changed during a training: the "
+        "change takes effect at the next step (a schedule is scaled by it).",
+    )  # stays enabled while a training runs
     return base.with_(**changes, learning_rate=float(rate))
+
+
+def rate_changed(key: str) -> None:
+    """A new rate during a training: the recipe's rate (and schedule) scaled to it."""
+    job = st.session_state.get(state.JOB)
+    if job is not None and job.state in ACTIVE:
+        job.set_lr_factor(st.session_state[key] / job.recipe.learning_rate)
 
 
 def data_status_ui() -> None:
@@ -96,14 +119,21 @@ def data_status_ui() -> None:
 
 
 def buttons_ui(recipe: Recipe, job, active: bool) -> None:
-    """Train and Stop (Cancel while queued), and a word when another session holds the slot."""
-    b1, b2, _ = st.columns([1, 1, 3])
+    """Train, Pause or Resume, and Stop (Cancel while queued; "Stopping..." once pressed), and a
+    word when another session holds the slot."""
+    b1, b2, b3, _ = st.columns([1, 1, 1, 2])
     b1.button("Train", type="primary", key=state.TRAIN, disabled=active, on_click=start_training,
               args=(recipe,), width="stretch")  # fmt: skip
-    waiting = job is not None and job.state == WAITING
+    view = job.view() if job is not None else None
+    waiting = view is not None and view.state == WAITING
+    stopping = view is not None and view.stopping
     st.session_state[state.SHOWN_WAITING] = waiting  # live_ui reruns the page when that changes
-    b2.button("Cancel" if waiting else "Stop", key=state.STOP, disabled=not active,
-              on_click=stop_training, width="stretch")  # fmt: skip
+    paused = view is not None and view.paused
+    b2.button("Resume" if paused else "Pause", key=state.PAUSE, on_click=pause_or_resume,
+              disabled=not active or waiting or stopping, width="stretch")  # fmt: skip
+    label = "Cancel" if waiting else "Stopping..." if stopping else "Stop"
+    b3.button(label, key=state.STOP, disabled=not active or stopping, on_click=stop_training,
+              width="stretch")  # fmt: skip
     if not active and state.training_slots().busy():
         st.info(
             "Another training is running on this server right now. Press Train to queue up: "
@@ -136,6 +166,12 @@ def stop_training() -> None:
         job.stop()
 
 
+def pause_or_resume() -> None:
+    job = st.session_state.get(state.JOB)
+    if job is not None:
+        job.resume() if job.view().paused else job.pause()
+
+
 def live_ui() -> None:
     """Progress, live charts and the end of a training; polled while the training runs."""
     job = st.session_state.get(state.JOB)
@@ -148,30 +184,18 @@ def live_ui() -> None:
         st.info(waiting_text(view))
         return
     progress_ui(view)
-    charts_ui(view.events)
+    curves_ui(view.events)
     if view.state in FINISHED:
         finish(view)
 
 
-def waiting_text(view) -> str:
-    ahead = "yours is next" if view.place <= 1 else f"{view.place - 1} ahead of yours"
-    left = f", about {view.others_left_s:.0f} s left" if view.others_left_s is not None else ""
-    return (
-        f"Another training is running on this server{left}; {ahead} in line. "
-        "Yours starts when its turn comes; Cancel to leave the line."
-    )
-
-
-def progress_ui(view) -> None:
-    last = next((e for e in reversed(view.events) if e["kind"] in PROGRESS), None)
-    if last is not None:
-        st.progress(
-            fraction_done(last),
-            text=f"step {last['step']:,} / {last['total_steps']:,} · "
-            f"{last['samples_per_s']:,.0f} samples/s · about {seconds_left(last):.0f} s left",
-        )
-    elif view.state == RUNNING:
-        st.progress(0.0, text="Preparing (loading MNIST, building the network)...")
+def curves_ui(events: list[dict]) -> None:
+    """The curves, and beside them the live predictions."""
+    left, right = st.columns([5, 2], gap="medium")
+    with left:
+        charts_ui(events)
+    with right:
+        live_panel_ui(events)
 
 
 def finish(view) -> None:

@@ -79,7 +79,9 @@ class FakeTrain:
     def __init__(self, steps=40, delay=0.005, gate: threading.Event | None = None, accuracy=0.99):
         self.steps, self.delay, self.gate, self.accuracy = steps, delay, gate, accuracy
 
-    def __call__(self, recipe, data, *, subscribers=(), stop=None, max_steps=None, **_):
+    def __call__(self, recipe, data, *, subscribers=(), stop=None, control=None, max_steps=None,
+                 **_):  # fmt: skip
+        stop = control.stop if control is not None else stop
         history = []
 
         def emit(e):

@@ -3,7 +3,8 @@ import threading
 import numpy as np
 import pytest
 
-import mnist_demo.training as T
+import mnist_demo.reporter as reporter
+from mnist_demo.control import Control
 from mnist_demo.data import to_float
 from mnist_demo.errors import UnknownModelError
 from mnist_demo.inference import evaluate
@@ -43,7 +44,7 @@ def test_a_few_steps_lower_the_loss(small, model):
 
 
 def test_metric_stream_delivers_events(small, monkeypatch):
-    monkeypatch.setattr(T, "EMIT_INTERVAL_S", 0.0)  # every step
+    monkeypatch.setattr(reporter, "EMIT_INTERVAL_S", 0.0)  # every step
     seen = []
     res = train(quick(steps=12, epochs=None, batch_size=100), small, subscribers=[seen.append])
     kinds = [e["kind"] for e in seen]
@@ -59,7 +60,7 @@ def test_metric_stream_delivers_events(small, monkeypatch):
 
 
 def test_several_steps_per_call_still_count_every_step(small, monkeypatch):
-    monkeypatch.setattr(T, "EMIT_INTERVAL_S", 0.0)
+    monkeypatch.setattr(reporter, "EMIT_INTERVAL_S", 0.0)
     seen = []
     res = train(
         quick(steps=30, epochs=None, batch_size=100, steps_per_execution=5),
@@ -67,10 +68,11 @@ def test_several_steps_per_call_still_count_every_step(small, monkeypatch):
         subscribers=[seen.append],
     )
     steps = [e["step"] for e in seen if e["kind"] == "step"]
-    # 2,000 images make 20 steps an epoch: 30 steps are two reports of 15, five steps a call.
+    # 2,000 images make 20 steps an epoch: 30 steps are two rounds of 15, five steps a call,
+    # and a held-out evaluation every quarter epoch (5 steps) as well as at each round's end.
     assert steps == [5, 10, 15, 20, 25, 30] and res.steps == 30
     assert [e["samples"] for e in seen if e["kind"] == "step"][-1] == 3000
-    assert [e["step"] for e in seen if e["kind"] == "eval"] == [15, 30]
+    assert [e["step"] for e in seen if e["kind"] == "eval"] == [5, 10, 15, 20, 25, 30]
 
 
 def test_validation_split_reports_val_metrics(small):
@@ -83,7 +85,7 @@ def test_validation_split_reports_val_metrics(small):
 
 
 def test_stop_request_is_honoured_and_model_kept(small, monkeypatch):
-    monkeypatch.setattr(T, "EMIT_INTERVAL_S", 0.0)
+    monkeypatch.setattr(reporter, "EMIT_INTERVAL_S", 0.0)
     stop = threading.Event()
 
     def stop_at_step_5(e):
@@ -184,3 +186,62 @@ def test_verdict_on_a_trained_model(accuracy, answering, words):
     res = TrainResult(None, quick(), "float32", 1, 0.1, 1.0, accuracy, 2.3, False, 10, 10)
     verdict = res.verdict(answering)
     assert (verdict is None) if words is None else (words in verdict)
+
+
+# ----------------------------------------------------------------- steering a running training
+
+
+def test_a_pause_holds_the_steps_and_is_not_training_time(small, monkeypatch):
+    monkeypatch.setattr(reporter, "EMIT_INTERVAL_S", 0.0)
+    control, seen = Control(), []
+
+    def pause_once(e):
+        seen.append(e)
+        if e["kind"] == "step" and e["step"] == 4 and not any(s["kind"] == "pause" for s in seen):
+            control.pause()
+            threading.Timer(1.5, control.resume).start()
+
+    res = train(quick(steps=12, epochs=None, batch_size=100), small, subscribers=[pause_once],
+                control=control)  # fmt: skip
+    kinds = [e["kind"] for e in seen]
+    pause, resume = seen[kinds.index("pause")], seen[kinds.index("resume")]
+    assert pause["step"] == resume["step"] <= 5 and resume["paused_s"] >= 1.4
+    assert resume["elapsed"] - pause["elapsed"] < 0.5  # the pause is left out of the time
+    assert res.steps == 12 and res.seconds < seen[-1]["elapsed"] + 0.01
+
+
+def test_a_new_learning_rate_takes_effect_at_the_next_step(small, monkeypatch):
+    monkeypatch.setattr(reporter, "EMIT_INTERVAL_S", 0.0)
+    control, seen = Control(), []
+
+    def slow_down(e):
+        seen.append(e)
+        if e["kind"] == "step" and e["step"] == 5:
+            control.set_lr_factor(0.1)
+
+    recipe = quick(steps=10, epochs=None, batch_size=100, learning_rate=1e-3, schedule="constant")
+    train(recipe, small, subscribers=[slow_down], control=control)
+    [rate] = [e for e in seen if e["kind"] == "rate"]
+    assert rate["step"] == 6 and rate["lr_factor"] == 0.1
+    rates = {e["step"]: e["learning_rate"] for e in seen if e["kind"] == "step"}
+    assert rates[5] == pytest.approx(1e-3) and rates[6] == pytest.approx(1e-4)
+    assert rates[10] == pytest.approx(1e-4)  # read back from the optimizer, step after step
+
+
+def test_evaluations_read_the_panel_and_the_drawing_and_stop_skips_them(small, mnist):
+    control, seen = Control(), []
+    control.set_drawing(to_float(mnist.x_test[:1])[0, ..., 0])
+
+    def stop_after_two(e):
+        seen.append(e)
+        if sum(s["kind"] == "eval" for s in seen) == 2:
+            control.stop.set()
+
+    train(quick(epochs=3), small, subscribers=[stop_after_two], control=control)
+    evals = [e for e in seen if e["kind"] == "eval"]
+    assert len(evals) == 2  # none after the stop: the final evaluation follows at once
+    # The first 500 test images hold 10 of the panel's 20 digits.
+    assert all(len(e["panel"]) == 10 and 0 <= e["drawing"] <= 9 for e in evals)
+    assert evals[0]["eval_images"] == 500  # the whole held-out set here: under 2,000
+    finals = [e for e in seen if e["kind"] == "final"]
+    assert finals[-1]["done"] == finals[-1]["total"] == len(small.x_test)

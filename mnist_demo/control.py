@@ -1,0 +1,73 @@
+"""What a caller can do to a training while it runs: stop it, pause and resume it, scale its
+learning rate, and show it a drawing to read at every evaluation. Thread-safe, no TensorFlow."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+
+class Control:
+    def __init__(self, stop: threading.Event | None = None):
+        self.stop = stop or threading.Event()  # ends the training after the current step
+        self._running = threading.Event()  # cleared while paused
+        self._running.set()
+        self._lock = threading.Lock()
+        self._lr_factor = 1.0
+        self._drawing: np.ndarray | None = None
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self, poll_s: float = 0.05) -> None:
+        """Return when resumed or stopped."""
+        while not self._running.wait(poll_s):
+            if self.stop.is_set():
+                return
+
+    def set_lr_factor(self, factor: float) -> None:
+        """The recipe's learning rate (its schedule, if it has one) times `factor` from the next
+        step on."""
+        if not (factor > 0 and np.isfinite(factor)):
+            raise ValueError("the learning-rate factor must be a positive number")
+        with self._lock:
+            self._lr_factor = float(factor)
+
+    @property
+    def lr_factor(self) -> float:
+        with self._lock:
+            return self._lr_factor
+
+    def set_drawing(self, drawing: np.ndarray | None) -> None:
+        """A (28, 28) float32 drawing in [0, 1] to read at every evaluation, or None."""
+        with self._lock:
+            self._drawing = None if drawing is None else np.asarray(drawing, np.float32).copy()
+
+    @property
+    def drawing(self) -> np.ndarray | None:
+        with self._lock:
+            return self._drawing
+
+    def apply(self, message: tuple) -> None:
+        """A command sent from another process: ("stop",), ("pause",), ("resume",),
+        ("lr", factor) or ("drawing", array or None)."""
+        kind, *args = message
+        if kind == "stop":
+            self.stop.set()
+            self._running.set()
+        elif kind == "pause":
+            self.pause()
+        elif kind == "resume":
+            self.resume()
+        elif kind == "lr":
+            self.set_lr_factor(args[0])
+        elif kind == "drawing":
+            self.set_drawing(args[0])

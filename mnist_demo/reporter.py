@@ -1,0 +1,185 @@
+"""The engine's eyes and hands inside Keras' fit: metric events, evaluations, pause, rate, stop.
+
+Training curves: Keras' logs hold a running mean since the start of the epoch, which restarts at
+every epoch (the curve fell off a cliff there). Each step event carries the mean of the batches
+since the last event instead, recovered exactly from the running means: no reset, no lag.
+
+Held-out curves: a fixed subset of the held-out images (EVAL_IMAGES) is evaluated every
+`eval_steps` steps and at the end of every round, in this thread, between two steps: the weights
+cannot change under it. The same call reads the panel of test digits and the caller's drawing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mnist_demo.control import Control
+from mnist_demo.errors import TrainingDiverged
+from mnist_demo.events import END, EVAL, FINAL, PAUSE, RATE, RESUME, START, STEP
+
+Event = dict  # see events.py
+EMIT_INTERVAL_S = 0.5  # a step event at most this often: reading metrics forces a device sync
+EVAL_IMAGES = 2_000  # held-out images per evaluation during training; the end uses all of them
+EVAL_BATCH = 1_000
+EVALS_PER_EPOCH = 4  # for recipes that do not say how often to evaluate
+
+
+class Reporter(keras.callbacks.Callback):
+    def __init__(self, recipe, plan, n_train, subscribers, control: Control, held_out, panel):
+        super().__init__()
+        self.recipe, self.plan, self.n_train = recipe, plan, n_train
+        self.subscribers, self.control = list(subscribers), control
+        self.history: deque[Event] = deque(maxlen=20_000)
+        self.step = self.round = self.last_step = self.last_eval = 0
+        self.t0 = self.last_t = time.perf_counter()
+        self.rate = 0.0  # samples/s between the last two step events
+        self.val_key = "test" if recipe.validation == "test" else "val"
+        self.eval_steps = recipe.eval_every or max(
+            1, n_train // recipe.batch_size // EVALS_PER_EPOCH
+        )
+        self.held_out = held_out  # (x float32 (n, 28, 28, 1), y int) of at most EVAL_IMAGES
+        self.panel = panel  # (x float32 (20, 28, 28, 1), y int): the digits read at each eval
+        self.lr_factor = 1.0
+        self.eval_seconds = 0.0  # spent evaluating during training, for the benchmark
+        self._sums = (0, 0.0, 0.0)  # (steps, loss sum, accuracy sum) this round, at the last event
+        self._predict = None
+        self._last_held_out = (float("nan"), float("nan"))
+
+    def start(self, model) -> None:
+        self.set_model(model)
+        self.t0 = self.last_t = time.perf_counter()
+        self._predict = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        self._emit({"kind": START, **self._base(time.perf_counter()), **self._rate_now()})
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.round = epoch
+        self._sums = (0, 0.0, 0.0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        # `batch` is the last step of this call (several with steps_per_execution > 1).
+        self.step = self.round * self.plan.steps_per_round + batch + 1
+        control = self.control
+        if control.paused and not control.stop.is_set():
+            self._pause()
+        if control.stop.is_set():
+            self.model.stop_training = True
+        if control.lr_factor != self.lr_factor:
+            self._set_rate(control.lr_factor)
+        now = time.perf_counter()
+        if now - self.last_t >= EMIT_INTERVAL_S or self.step >= self.plan.total_steps:
+            self._emit_step(batch + 1, logs, now)
+        if self.step - self.last_eval >= self.eval_steps and not control.stop.is_set():
+            self._evaluate()
+        if self.step >= self.plan.total_steps:
+            self.model.stop_training = True  # a capped or step-based plan ends mid-round
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.control.stop.is_set():
+            return  # a stop ends the run now: the final evaluation follows at once
+        if self.last_eval != self.step:
+            self._evaluate()
+        if logs is not None:  # for EarlyStopping, which reads the logs after this callback
+            logs["val_loss"], logs["val_accuracy"] = self._last_held_out
+
+    def finish(self, test_loss: float, test_accuracy: float, seconds: float) -> None:
+        self._emit({"kind": END, **self._base(time.perf_counter()), "elapsed": seconds,
+                    "test_accuracy": test_accuracy, "test_loss": test_loss,
+                    "stopped": self.step < self.plan.total_steps,
+                    "eval_seconds": self.eval_seconds})  # fmt: skip
+
+    def final_progress(self, done: int, total: int) -> None:
+        """The final evaluation's progress: `done` of `total` test images read."""
+        self._emit({"kind": FINAL, **self._base(time.perf_counter()), "done": done,
+                    "total": total})  # fmt: skip
+
+    def _emit_step(self, steps_in_round: int, logs, now: float) -> None:
+        dt = now - self.last_t
+        self.rate = (self.step - self.last_step) * self.recipe.batch_size / dt if dt else 0.0
+        event = {"kind": STEP, **self._base(now), **self._rate_now()}
+        n0, loss0, acc0 = self._sums
+        if logs and "loss" in logs and steps_in_round > n0:
+            # Keras' logs are means over the round so far: the sums tell this stretch's mean.
+            loss1 = float(logs["loss"]) * steps_in_round
+            acc1 = float(logs.get("accuracy", 0.0)) * steps_in_round
+            event["loss"] = (loss1 - loss0) / (steps_in_round - n0)
+            event["accuracy"] = (acc1 - acc0) / (steps_in_round - n0)
+            self._sums = (steps_in_round, loss1, acc1)
+        self._emit(event)
+        self.last_t, self.last_step = now, self.step
+
+    def _evaluate(self) -> None:
+        """Held-out loss and accuracy on the fixed subset, the panel and the drawing, now."""
+        t = time.perf_counter()
+        x, y = self.held_out
+        drawing = self.control.drawing
+        extra = [self.panel[0]] + ([drawing.reshape(1, 28, 28, 1)] if drawing is not None else [])
+        probs = self._probabilities(np.concatenate([x, *extra]))
+        held, rest, n = probs[: len(y)], probs[len(y) :], len(self.panel[1])
+        p = np.clip(held[np.arange(len(y)), y], 1e-7, 1.0)
+        loss, acc = float(-np.log(p).mean()), float((held.argmax(1) == y).mean())
+        self._last_held_out = (loss, acc)
+        self.last_eval = self.step
+        event = {"kind": EVAL, **self._base(time.perf_counter()), f"{self.val_key}_loss": loss,
+                 f"{self.val_key}_accuracy": acc, "eval_images": len(y),
+                 "panel": rest[:n].argmax(1).tolist(),
+                 "panel_sure": np.round(rest[:n].max(1), 3).tolist()}  # fmt: skip
+        if drawing is not None:
+            event["drawing"] = int(rest[n].argmax())
+            event["drawing_sure"] = round(float(rest[n].max()), 3)
+        self._emit(event)
+        spent = time.perf_counter() - t
+        self.eval_seconds += spent
+        self.t0 += spent  # evaluating is not training: elapsed time and rates leave it out
+        self.last_t += spent
+
+    def _probabilities(self, x: np.ndarray) -> np.ndarray:
+        out = [
+            self._predict(tf.constant(x[i : i + EVAL_BATCH])) for i in range(0, len(x), EVAL_BATCH)
+        ]
+        return np.concatenate([np.asarray(o, np.float32) for o in out])
+
+    def _pause(self) -> None:
+        t = time.perf_counter()
+        self._emit({"kind": PAUSE, **self._base(t), **self._rate_now()})
+        self.control.wait_while_paused()
+        paused = time.perf_counter() - t
+        self.t0 += paused  # a pause is not training time
+        self.last_t += paused
+        self._emit({"kind": RESUME, **self._base(time.perf_counter()), "paused_s": paused})
+
+    def _set_rate(self, factor: float) -> None:
+        self.model.optimizer.lr_scale.assign(factor)
+        self.lr_factor = factor
+        self._emit({"kind": RATE, **self._base(time.perf_counter()), **self._rate_now()})
+
+    def _rate_now(self) -> dict:
+        optimizer = self.model.optimizer
+        if not hasattr(optimizer, "lr_scale"):
+            return {}
+        return {"learning_rate": optimizer.current_rate(), "lr_factor": self.lr_factor}
+
+    def _base(self, now: float) -> Event:
+        return {
+            "step": self.step,
+            "total_steps": self.plan.total_steps,
+            "epoch": self.step * self.recipe.batch_size / self.n_train,
+            "samples": self.step * self.recipe.batch_size,
+            "elapsed": now - self.t0,
+            "samples_per_s": self.rate,
+        }
+
+    def _emit(self, event: Event) -> None:
+        if not math.isfinite(event.get("loss", 0.0)):  # nothing useful can come after this
+            raise TrainingDiverged(
+                f"the training diverged at step {self.step:,} (the loss is no longer a number): "
+                "try a lower learning rate"
+            )
+        self.history.append(event)
+        for subscriber in self.subscribers:
+            subscriber(event)

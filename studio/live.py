@@ -1,0 +1,85 @@
+"""Live predictions: twenty fixed test digits and the visitor's drawing, read again by the network
+being trained at every evaluation, mistakes in red (as TensorFlow.js' MNIST example does).
+
+The training reads them between two of its steps (mnist_demo/reporter.py); this panel only shows
+what the last evaluation said. One HTML element: inline images, no files to fetch.
+"""
+
+from __future__ import annotations
+
+import functools
+from html import escape
+
+import numpy as np
+import streamlit as st
+
+from mnist_demo.events import EVAL, PANEL
+from studio import state
+from studio.cards import seen_png
+
+WRONG, RIGHT, MUTED = "#dc2626", "#15803d", "#6b7280"
+
+
+def live_panel_ui(events: list[dict]) -> None:
+    st.markdown("##### Live predictions")
+    last = next((e for e in reversed(events) if e["kind"] == EVAL and "panel" in e), None)
+    digits = panel_digits()
+    figures = []
+    for i, (image, label) in enumerate(digits):
+        read = last["panel"][i] if last and i < len(last["panel"]) else None
+        figures.append(_figure(image, f"test digit {label}", read, label))
+    drawing = st.session_state.get(state.SEEN)
+    read = last.get("drawing") if last and drawing is not None else None
+    figures.append(_figure(drawing, "your drawing", read, None))
+    st.html(
+        '<div style="display:grid;grid-template-columns:repeat(7,1fr);gap:6px">'
+        + "".join(figures)
+        + "</div>"
+    )
+    wrong = sum(1 for i, (_, y) in enumerate(digits) if last and last["panel"][i] != y)
+    st.caption(
+        f"Read again at every evaluation (step {last['step']:,}): {wrong} of {len(digits)} wrong."
+        if last
+        else "The network reads these at its first evaluation: red is a mistake."
+    )
+
+
+@functools.cache
+def _panel_pngs(images: bytes, labels: tuple) -> tuple:
+    x = np.frombuffer(images, np.uint8).reshape(-1, 28, 28)
+    return tuple((seen_png(im / 255.0), y) for im, y in zip(x, labels))
+
+
+def panel_digits() -> tuple:
+    """((PNG data URI, label), ...) of the panel's test digits; () without MNIST."""
+    data, _ = state.mnist_or_error()
+    if data is None:
+        return ()
+    pick = [i for i in PANEL if i < len(data.x_test)]
+    x = np.ascontiguousarray(data.x_test[pick])
+    return _panel_pngs(x.tobytes(), tuple(int(v) for v in data.y_test[pick]))
+
+
+def _figure(image, name: str, read: int | None, label: int | None) -> str:
+    if image is None:
+        word_none = True
+        image = seen_png(np.zeros((28, 28), np.float32))  # an empty canvas
+    else:
+        word_none = False
+        image = image if isinstance(image, str) else seen_png(image)
+    wrong = read is not None and label is not None and read != label
+    colour = WRONG if wrong else RIGHT if read is not None and label is not None else MUTED
+    word = f"predicted {read}" if read is not None else "not read yet"
+    if word_none:
+        word = "nothing drawn"
+    alt = escape(f"{name}: {word}")
+    picture = (
+        f'<img src="{image}" alt="{alt}" width="44" height="44" style="image-rendering:pixelated;'
+        f'border:2px solid {colour};border-radius:4px">'
+    )
+    shown = "?" if read is None else str(read)
+    return (
+        f'<figure style="margin:0;text-align:center" title="{alt}">{picture}'
+        f'<figcaption style="font-size:13px;color:{colour};font-weight:700">{shown}'
+        "</figcaption></figure>"
+    )

@@ -1,0 +1,42 @@
+"""Where a training is: its step and speed, paused or stopping, its final evaluation, its place
+in line. Never a silent wait: each state has its own words."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_demo.events import FINAL, PAUSE, PROGRESS, fraction_done, seconds_left
+from mnist_demo.jobs import RUNNING
+
+
+def waiting_text(view) -> str:
+    ahead = "yours is next" if view.place <= 1 else f"{view.place - 1} ahead of yours"
+    left = f", about {view.others_left_s:.0f} s left" if view.others_left_s is not None else ""
+    return (
+        f"Another training is running on this server{left}; {ahead} in line. "
+        "Yours starts when its turn comes; Cancel to leave the line."
+    )
+
+
+def progress_ui(view) -> None:
+    events = view.events
+    last = next((e for e in reversed(events) if e["kind"] in PROGRESS), None)
+    final = events[-1] if events and events[-1]["kind"] == FINAL else None
+    if final is not None:
+        st.progress(final["done"] / max(1, final["total"]),
+                    text=f"Evaluating on the {final['total']:,} test digits... "
+                    f"{final['done']:,} / {final['total']:,}")  # fmt: skip
+    elif last is not None:
+        where = f"step {last['step']:,} / {last['total_steps']:,}"
+        if view.stopping:
+            text = f"Stopping... {where}"
+        elif view.paused and events[-1]["kind"] == PAUSE:
+            text = f"Paused at {where} · the server's training slot stays yours: Resume goes on"
+        elif view.paused:
+            text = f"Pausing... {where}"
+        else:
+            text = (f"{where} · {last['samples_per_s']:,.0f} samples/s · about "
+                    f"{seconds_left(last):.0f} s left")  # fmt: skip
+        st.progress(fraction_done(last), text=text)
+    elif view.state == RUNNING:
+        st.progress(0.0, text="Preparing (loading MNIST, building the network)...")
