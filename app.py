@@ -11,6 +11,7 @@ import streamlit as st
 from studio import state
 from studio.choose import first_answering, unusable_ui
 from studio.draw import canvas_ui, draw_and_predict_ui, style_ui
+from studio.runs import runs_ui
 from studio.save import save_ui
 from studio.streamlit_internals import keep_keras_state
 from studio.train import training_ui
@@ -34,6 +35,7 @@ def main(canvas=canvas_ui) -> None:
     unusable_ui(saved)
     st.divider()
     training_ui()
+    runs_ui(saved)
     save_ui(saved)
     state.warm_up(first_answering(saved))
 

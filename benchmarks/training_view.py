@@ -117,7 +117,7 @@ def stop(repeats: int) -> dict:
             page.goto(url)
             page.locator("canvas.upper-canvas").first.wait_for(state="visible", timeout=240_000)
             page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
-            field = page.get_by_label("Epochs")
+            field = page.get_by_role("spinbutton", name="Epochs")
             field.fill("20")
             field.press("Enter")
             expect(page.get_by_text("batch 256, 20 epochs")).to_be_visible()

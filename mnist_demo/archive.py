@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mnist_demo import MODEL_KINDS
 from mnist_demo.errors import ModelFileError, first_line
+from mnist_demo.events import CURVE_FIELDS, CURVE_KINDS
 
 RECORD = "mnist_studio.json"  # the archive entry that says how the model was trained
 # An archive is refused unread past these: the shipped CNN is 13 MB inflated, at a ratio of 1.1.
@@ -142,9 +143,26 @@ FIELDS = {
     "train_seconds": _number(0, 10**9),
     "stopped_early": lambda v: isinstance(v, bool),
     "settings": lambda v: isinstance(v, dict),
+    "curves": lambda v: _curves_ok(v),
     **{k: _text for k in ("recipe", "precision", "command", "name", "file", "saved_at")},
     **{k: _text for k in ("sha256", "content_sha256", "tensorflow", "keras")},
 }
+
+
+def _curves_ok(v) -> bool:
+    """A run's curves (events.curves): step, eval, pause and rate points of finite numbers."""
+    number = _number(-math.inf, math.inf)
+    return (
+        isinstance(v, list)
+        and len(v) <= 20_000
+        and all(
+            isinstance(e, dict)
+            and e.get("kind") in CURVE_KINDS
+            and set(e) <= set(CURVE_FIELDS)
+            and all(number(x) for k, x in e.items() if k != "kind")
+            for e in v
+        )
+    )
 
 
 def validated(name: str, meta: dict, kind: str) -> dict:

@@ -42,3 +42,14 @@ def seconds_left(e: dict) -> float:
 def held_out_key(e: dict) -> str | None:
     """ "test_accuracy" or "val_accuracy", whichever the event carries; None for neither."""
     return next((k for k in HELD_OUT if k in e), None)
+
+
+CURVE_KINDS = (STEP, EVAL, PAUSE, RATE)
+CURVE_FIELDS = ("kind", "step", "epoch", "loss", "accuracy", "test_accuracy", "test_loss",
+                "val_accuracy", "val_loss", "lr_factor")  # fmt: skip
+
+
+def curves(events: list[dict]) -> list[dict]:
+    """What a run's charts are drawn from, and nothing else (no live panel, no timings): kept with
+    a saved model, so that choosing it later shows how it learned."""
+    return [{k: e[k] for k in CURVE_FIELDS if k in e} for e in events if e["kind"] in CURVE_KINDS]

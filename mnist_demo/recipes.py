@@ -63,6 +63,18 @@ class Recipe:
     def settings(self) -> dict:
         return dataclasses.asdict(self)
 
+    def total_steps(self, n_images: int = 60_000) -> int:
+        """The steps it takes on `n_images` training images (a validation split held out), as
+        schedule.plan_steps counts them."""
+        n_train = n_images - (
+            int(n_images * self.validation_split) if self.validation == "split" else 0
+        )
+        return (
+            self.steps
+            if self.steps is not None
+            else self.epochs * max(1, n_train // self.batch_size)
+        )
+
     def describe(self) -> str:
         """One sentence a person reads: "Adam 0.003, batch 256, 3 epochs; warm-up + cosine ..." """
         length = (

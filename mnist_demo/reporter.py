@@ -53,8 +53,11 @@ class Reporter(keras.callbacks.Callback):
 
     def start(self, model) -> None:
         self.set_model(model)
+        # One trace for every batch size, done now: compiling is set-up, not evaluation time.
+        spec = tf.TensorSpec((None, 28, 28, 1), tf.float32)
+        self._predict = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
+        self._predict(tf.zeros((1, 28, 28, 1)))
         self.t0 = self.last_t = time.perf_counter()
-        self._predict = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
         self._emit({"kind": START, **self._base(time.perf_counter()), **self._rate_now()})
 
     def on_epoch_begin(self, epoch, logs=None):

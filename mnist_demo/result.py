@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mnist_demo.data import NUM_CLASSES
+from mnist_demo.events import curves
 from mnist_demo.recipes import Recipe
 
 CHANCE = 1 / NUM_CLASSES
@@ -49,6 +50,7 @@ class TrainResult:
             "train_seconds": round(self.seconds, 2),
             "stopped_early": self.stopped,
             "command": command,
+            "curves": curves(self.history),
         }
 
     def verdict(self, answering: float | None = None) -> str | None:

@@ -13,8 +13,8 @@ import streamlit as st
 
 from mnist_demo.events import EVAL, PAUSE, RATE, STEP, held_out_key
 
-HEIGHT = 240
-SMOOTHING = 0.3  # weight of each new point in the smoothed training curve
+HEIGHT = 330  # the whole chart: axes and legend take about 110 of it
+WINDOW = 5  # training points in the smoothed line's moving mean (about 2.5 s of training)
 FLOOR = 0.01  # % : an error rate of 0 would be off a log axis
 COLOURS = {"training": "#93c5fd", "training (smoothed)": "#1d4ed8", "test": "#dc2626",
            "validation": "#dc2626"}  # fmt: skip
@@ -22,18 +22,14 @@ COLOURS = {"training": "#93c5fd", "training (smoothed)": "#1d4ed8", "test": "#dc
 
 def curve_rows(events: list[dict]) -> tuple[list[dict], list[dict]]:
     """(rows, marks): one row per point of each series (epoch, series, loss, error %), and one
-    per pause or rate change (epoch, label)."""
-    rows, marks, smooth = [], [], None
+    per pause or rate change (epoch, label). The smoothed line is a centred moving mean over
+    WINDOW points: unlike an exponential average it does not lag behind a falling curve."""
+    rows, marks, train = [], [], []
     for e in events:
         kind, epoch = e["kind"], e.get("epoch", 0.0)
         if kind == STEP and "loss" in e:
-            loss, err = e["loss"], max(FLOOR, 100 * (1 - e["accuracy"]))
-            smooth = (loss, err) if smooth is None else tuple(
-                s + SMOOTHING * (v - s) for s, v in zip(smooth, (loss, err))
-            )  # fmt: skip
-            rows.append({"epoch": epoch, "series": "training", "loss": loss, "error": err})
-            rows.append({"epoch": epoch, "series": "training (smoothed)", "loss": smooth[0],
-                         "error": smooth[1]})  # fmt: skip
+            err = max(FLOOR, 100 * (1 - e["accuracy"]))
+            train.append({"epoch": epoch, "series": "training", "loss": e["loss"], "error": err})
         elif kind == EVAL and (key := held_out_key(e)):
             name = "test" if key.startswith("test") else "validation"
             err = max(FLOOR, 100 * (1 - e[key]))
@@ -43,7 +39,12 @@ def curve_rows(events: list[dict]) -> tuple[list[dict], list[dict]]:
             marks.append({"epoch": epoch, "label": "paused"})
         elif kind == RATE:
             marks.append({"epoch": epoch, "label": f"rate x{e['lr_factor']:g}"})
-    return rows, marks
+    half = WINDOW // 2
+    for i, row in enumerate(train):
+        near = train[max(0, i - half) : i + half + 1]
+        mean = {f: sum(r[f] for r in near) / len(near) for f in ("loss", "error")}
+        rows.append({"epoch": row["epoch"], "series": "training (smoothed)", **mean})
+    return train + rows, marks
 
 
 def charts_ui(events: list[dict]) -> None:
@@ -53,10 +54,10 @@ def charts_ui(events: list[dict]) -> None:
         return
     c1, c2 = st.columns(2)
     with c1:
-        st.altair_chart(_chart(rows, marks, "loss", "Loss (cross-entropy, log scale)"),
+        st.altair_chart(_chart(rows, marks, "loss", "loss (log scale)"),
                         width="stretch", alt="the loss curves")  # fmt: skip
     with c2:
-        st.altair_chart(_chart(rows, marks, "error", "Mistakes per 100 digits (log scale)"),
+        st.altair_chart(_chart(rows, marks, "error", "mistakes per 100 digits (log scale)"),
                         width="stretch", alt="the mistakes curves")  # fmt: skip
     st.caption(
         "Faint: each stretch of training batches; dark: the same, smoothed; red dots: digits the "
@@ -71,9 +72,10 @@ def _chart(rows: list[dict], marks: list[dict], field: str, title: str):
 
     data = pd.DataFrame(rows)
     x = alt.X("epoch:Q", title="epochs (passes over the training digits)")
+    present = [name for name in COLOURS if name in set(data.series)]
     y = alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log"))
     colour = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"),
-                       scale=alt.Scale(domain=list(COLOURS), range=list(COLOURS.values())))  # fmt: skip
+                       scale=alt.Scale(domain=present, range=[COLOURS[n] for n in present]))  # fmt: skip
     lines = data[data.series.str.startswith("training")]
     points = data[~data.series.str.startswith("training")]
     layers = [
@@ -86,6 +88,6 @@ def _chart(rows: list[dict], marks: list[dict], field: str, title: str):
     if marks:
         rules = alt.Chart(pd.DataFrame(marks)).encode(x=alt.X("epoch:Q"))
         layers.append(rules.mark_rule(color="#6b7280", strokeDash=[2, 2]))
-        layers.append(rules.mark_text(align="left", dx=3, dy=-70, color="#374151", fontSize=11)
-                      .encode(text="label:N"))  # fmt: skip
+        layers.append(rules.mark_text(align="left", baseline="top", dx=3, y=2, color="#374151",
+                                      fontSize=11).encode(text="label:N"))  # fmt: skip
     return alt.layer(*layers).properties(height=HEIGHT)

@@ -17,6 +17,24 @@ class Choice:
     label: str  # shown with the prediction: where the model comes from
     predictor: object | None  # an inference.Predictor, or None when there is no usable model
     error: str | None = None  # why there is none
+    about: str = ""  # how good it is and how it was trained, for the prediction's tooltip
+
+
+def about(meta: dict) -> str:
+    """One line on a model's record: its test accuracy, when and how it was trained."""
+    parts = []
+    if isinstance(meta.get("test_accuracy"), float | int):
+        parts.append(f"test accuracy {meta['test_accuracy']:.2%} on {meta.get('test_images', 10_000):,} "
+                     "digits it never trained on")  # fmt: skip
+    how = [f"the {meta['recipe']} recipe" if meta.get("recipe") else None,
+           f"{meta['steps']:,} steps" if isinstance(meta.get("steps"), int) else None,
+           f"{meta['train_seconds']:.0f} s" if isinstance(meta.get("train_seconds"), float | int)
+           else None]  # fmt: skip
+    if any(how):
+        parts.append("trained with " + ", ".join(h for h in how if h))
+    if isinstance(meta.get("saved_at"), str):
+        parts.append(f"saved {meta['saved_at'][:10]}")
+    return "; ".join(parts) or "no record of how it was trained"
 
 
 def model_choices(kind: str, saved) -> dict[str, str]:
@@ -48,7 +66,9 @@ def choose_model(kind: str, saved) -> Choice:
     value = st.selectbox(f"{name} model", list(options), format_func=options.get, key=key)
     if value == state.SESSION:
         result = st.session_state[state.TRAINED][kind]
-        return Choice(kind, "trained in this session", session_predictor(result))
+        record = result.metadata("")
+        text = f"Trained in this session: {about(record)}."
+        return Choice(kind, "trained in this session", session_predictor(result), about=text)
     model = next(m for m in saved if m.name == value)
     label = f"saved: {model.name}"
     try:
@@ -56,7 +76,8 @@ def choose_model(kind: str, saved) -> Choice:
     except OSError:
         return Choice(kind, label, None, plain(f"{model.name} is unavailable: it was deleted"))
     predictor, error = state.load_predictor(str(model.path), stat.st_mtime, stat.st_size)
-    return Choice(kind, label, predictor, error and plain(f"{model.name} is unavailable: {error}"))
+    error = error and plain(f"{model.name} is unavailable: {error}")
+    return Choice(kind, label, predictor, error, about=f"{model.name}: {about(model.meta)}.")
 
 
 def answering_accuracy(kind: str, saved) -> float | None:

@@ -181,6 +181,6 @@ def metric_ui(choice: Choice, x: np.ndarray, slot):
         f"{probs[digit]:.1%} sure",
         delta_color="off",
         delta_arrow="off",
-        help=plain(f"Model: {choice.label}"),
+        help=plain(choice.about),
     )
     return probs, details_box

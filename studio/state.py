@@ -33,6 +33,7 @@ TRAINED = "trained"  # {kind: TrainResult}: the models trained in this session
 MESSAGE = "message"  # (level, text): how the last training ended, shown in the training panel
 SELECT_NEW = "select_new"  # a kind whose new session model becomes its choice on the next run
 LAST_EVENTS = "last_events"  # the metric events of the last finished training: its charts stay
+RUNS, COMPARED = "runs", "compared"  # this session's finished trainings; the ones overlaid
 SEEN = "seen"  # the 28x28 the models read of the visitor's drawing, or None
 PAUSE = "pause"  # the Pause / Resume button
 SHOWN_WAITING = "shown_waiting"  # the page last showed this session's training as queued
@@ -65,6 +66,20 @@ def server_memory() -> None:
 @st.cache_resource(show_spinner=False)
 def training_slots() -> TrainingSlots:
     return TrainingSlots(MAX_TRAININGS)
+
+
+@st.cache_resource(show_spinner=False)
+def speeds() -> dict:
+    """{(kind, recipe, batch size): digits per second}, of the last training of each on this
+    server, evaluations and the final one counted in: what an estimate before Train uses."""
+    return {}
+
+
+def remember_speed(recipe, events: list[dict]) -> None:
+    end = next((e for e in reversed(events) if e["kind"] == "end"), None)
+    if end and end.get("samples") and end.get("elapsed"):
+        seconds = end["elapsed"] + end.get("eval_seconds", 0.0)
+        speeds()[(recipe.model, recipe.name, recipe.batch_size)] = end["samples"] / seconds
 
 
 @st.cache_resource(show_spinner="Loading MNIST...")

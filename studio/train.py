@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
 import streamlit as st
@@ -17,20 +18,15 @@ from mnist_demo.data import ENV_VAR
 from mnist_demo.errors import DataError
 from mnist_demo.jobs import (
     ACTIVE,
-    CANCELLED,
-    FAILED,
     FINISHED,
-    STOPPED,
-    TIME_LIMIT,
     WAITING,
     TrainingJob,
 )
-from mnist_demo.memory import give_back_memory
 from mnist_demo.recipes import RECIPES, Recipe
 from studio import state
 from studio.charts import charts_ui
-from studio.choose import answering_accuracy, set_aside
 from studio.live import live_panel_ui
+from studio.outcome import finish
 from studio.progress import progress_ui, waiting_text
 from studio.streamlit_internals import session_liveness
 
@@ -40,8 +36,8 @@ from studio.streamlit_internals import session_liveness
 MAX_STEPS, MAX_BATCH, MAX_EPOCHS = 20_000, 1024, {"cnn": 20, "mlp": 50}
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 REFRESH_S = 0.5  # the live view refreshes this often while a training runs
+START_S = 6  # a training process starting: TensorFlow imported, MNIST mapped, network built
 RECIPE_LABELS = {"fast": "fast (tuned for this CPU)", "seed": "seed (the tutorial's)"}
-STOP_REASONS = {TIME_LIMIT: f" at this server's limit of {state.MAX_TRAIN_S:.0f} s per training"}
 KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
 
 
@@ -79,7 +75,7 @@ def recipe_ui(kind: str, recipe_name: str, disabled: bool) -> Recipe:
         key = state.SETTING.format(name, kind, recipe_name)
         return col.number_input(label, low, high, value, step, key=key, disabled=disabled, **kw)
 
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns([2, 2, 3, 2])
     if base.steps is not None:
         changes = {"steps": int(number(c1, "Steps", "steps", 10, MAX_STEPS, base.steps, 100))}
     else:
@@ -97,6 +93,11 @@ def recipe_ui(kind: str, recipe_name: str, disabled: bool) -> Recipe:
         help="How big a step the optimizer takes. It can be changed during a training: the "
         "change takes effect at the next step (a schedule is scaled by it).",
     )  # stays enabled while a training runs
+    seed = c4.number_input("Seed", 0, 2**31 - 1, None, 1, key=state.SETTING.format("seed", kind,
+                           recipe_name), placeholder="random", disabled=disabled,
+                           help="The same seed and settings train the same network again; "
+                           "blank: a new random start every time.")  # fmt: skip
+    changes["seed"] = int(seed) if seed is not None else random.randrange(2**31)
     return base.with_(**changes, learning_rate=float(rate))
 
 
@@ -121,7 +122,7 @@ def data_status_ui() -> None:
 def buttons_ui(recipe: Recipe, job, active: bool) -> None:
     """Train, Pause or Resume, and Stop (Cancel while queued; "Stopping..." once pressed), and a
     word when another session holds the slot."""
-    b1, b2, b3, _ = st.columns([1, 1, 1, 2])
+    b1, b2, b3, b4 = st.columns([1, 1, 1, 2], vertical_alignment="center")
     b1.button("Train", type="primary", key=state.TRAIN, disabled=active, on_click=start_training,
               args=(recipe,), width="stretch")  # fmt: skip
     view = job.view() if job is not None else None
@@ -134,11 +135,23 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
     label = "Cancel" if waiting else "Stopping..." if stopping else "Stop"
     b3.button(label, key=state.STOP, disabled=not active or stopping, on_click=stop_training,
               width="stretch")  # fmt: skip
+    if not active:
+        b4.caption(estimate_text(recipe))
     if not active and state.training_slots().busy():
         st.info(
             "Another training is running on this server right now. Press Train to queue up: "
             "yours starts when it ends."
         )
+
+
+def estimate_text(recipe: Recipe) -> str:
+    """How long a training by `recipe` should take on this server, from the speed of the last
+    one of its kind and batch size here."""
+    rate = state.speeds().get((recipe.model, recipe.name, recipe.batch_size))
+    if not rate:
+        return "No estimate yet: the first training of this kind here measures the speed."
+    seconds = recipe.total_steps() * recipe.batch_size / rate + START_S
+    return f"About {seconds:.0f} s here (the last run went at {rate:,.0f} digits/s)."
 
 
 def start_training(recipe: Recipe) -> None:
@@ -196,44 +209,3 @@ def curves_ui(events: list[dict]) -> None:
         charts_ui(events)
     with right:
         live_panel_ui(events)
-
-
-def finish(view) -> None:
-    """Once, when a training ends: keep its model for this session and refresh the page."""
-    st.session_state.pop(state.JOB, None)
-    if view.state == FAILED:
-        st.session_state[state.MESSAGE] = ("error", view.error)
-    elif view.state == CANCELLED:
-        st.session_state[state.MESSAGE] = ("info", "Training cancelled before it started.")
-    elif view.result is not None:
-        keep(view)
-    st.rerun(scope="app")
-
-
-def keep(view) -> None:
-    """The new model joins this session's choices; it answers unless it is no good."""
-    res, saved = view.result, state.saved_models()
-    kind, name = res.recipe.model, MODEL_KINDS[res.recipe.model]
-    warning = res.verdict(answering_accuracy(kind, saved))
-    st.session_state[state.TRAINED][kind] = res
-    st.session_state[state.PREDICTORS].pop(kind, None)  # the old model's, rebuilt when chosen
-    # A Keras model is all reference cycles: the one replaced here is freed only by a full
-    # garbage collection, which Python runs rarely with TensorFlow's objects around (the server
-    # grew by a model per training). Once a training, it costs a fraction of a second.
-    give_back_memory()
-    st.session_state[state.LAST_EVENTS] = view.events
-    word = "Stopped" if view.state == STOPPED else "Done"
-    done = (
-        f"{word}{STOP_REASONS.get(view.stop_reason, '')}: {name} trained {res.steps:,} steps "
-        f"in {res.seconds:.1f} s, test accuracy {res.test_accuracy:.2%}."
-    )
-    if warning:
-        set_aside(kind, saved)
-        st.session_state[state.MESSAGE] = (
-            "warning",
-            f"{done} But {warning}. It does not answer your drawings unless you choose "
-            f"“Trained in this session” as the {name} model.",
-        )
-    else:
-        st.session_state[state.SELECT_NEW] = kind  # applied before the selector is drawn again
-        st.session_state[state.MESSAGE] = ("success", f"{done} It now answers your drawings.")

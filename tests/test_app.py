@@ -111,7 +111,8 @@ class FakeTrain:
             emit({"kind": "step", **e})
             if step % 10 == 0:
                 emit({"kind": "eval", **e, "test_accuracy": 0.9, "test_loss": 0.3})
-        emit({"kind": "end", "step": step, "total_steps": self.steps, "test_accuracy": 0.9})
+        emit({"kind": "end", "step": step, "total_steps": self.steps, "test_accuracy": 0.9,
+              "samples": step * 50, "elapsed": step * self.delay})  # fmt: skip
         return TrainResult(
             model=build_model(recipe.model),
             recipe=recipe,
@@ -208,7 +209,7 @@ def test_train_shows_progress_then_the_model_predicts(weights, fake_train, mnist
     no_exception(at)
     assert any("Done" in s.value for s in at.success)
     assert at.selectbox(key="choice_mlp").value == "this session"
-    assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy
+    assert len(at.get("vega_lite_chart")) == 4  # loss and mistakes; and both again, compared
     # The untrained stand-in network still gives a digit: the page uses this session's model.
     assert "Prediction · MLP" in metrics(at)
     assert any("trained in this session" in h.proto.body for h in at.get("html"))

@@ -122,6 +122,11 @@ def test_files_that_are_not_what_they_seem_are_listed_with_reasons_and_the_page_
     at = new_page(draw(mnist.x_test[0], np.random.default_rng(0), rgba=True))
     no_exception(at)
     assert metrics(at) == {"Prediction · CNN": "7", "Prediction · MLP": "7"}
+    # A prediction's tooltip says how good its model is and how it was trained.
+    record = json.loads((weights / "cnn.json").read_text())
+    [cnn] = [m for m in at.metric if m.label == "Prediction · CNN"]
+    tip = rendered(cnn.proto.help)
+    assert f"test accuracy {record['test_accuracy']:.2%}" in tip and "fast recipe" in tip
     said = [rendered(w.value) for w in at.warning]
     warnings = {name: next(w for w in said if w.startswith(name)) for name in
                 ("odd.keras", "bomb.keras", "lam.keras", "[a](http:x).keras")}  # fmt: skip
@@ -167,3 +172,36 @@ def test_on_an_admins_server_a_visitor_may_replace_anothers_model(
     other = save_as(trained_page(), "shared", replace=True)
     assert "Saved as shared.keras" in said(other)
     assert [b for b in other.button if b.key == "delete_shared"]
+
+
+def test_runs_are_kept_compared_and_a_saved_model_keeps_its_curves(weights, fake_train):
+    at = trained_page()
+    at.button(key="train").click().run()
+    wait_until(at, lambda a: len(a.session_state["runs"]) == 2)
+    no_exception(at)
+    names = [r["name"] for r in at.session_state["runs"]]
+    assert names[0].startswith("run 1: CNN fast, seed ") and names[1].startswith("run 2: CNN")
+    compare = at.multiselect(key="compared")
+    compare.set_value(names).run()
+    no_exception(at)
+    assert len(at.get("vega_lite_chart")) == 4  # the last run's two charts, two overlays
+    save_as(at, "with-curves")
+    record = json.loads((weights.parent / "saved" / "with-curves.json").read_text())
+    assert [c["step"] for c in record["curves"] if c["kind"] == "step"] == list(
+        range(1, fake_train.steps + 1)
+    )
+    other = new_page()
+    assert any("saved: with-curves" in o for o in other.multiselect(key="compared").options)
+
+
+def test_the_time_a_training_will_take_is_estimated_from_the_last_one(weights, fake_train):
+    state.speeds.clear()  # shared by the server's sessions: earlier tests trained too
+    at = new_page()
+    assert any("No estimate yet" in c.value for c in at.caption)
+    at.button(key="train").click().run()
+    wait_until(at, lambda a: a.session_state["trained"])
+    # The stand-in went at 50 digits per 0.005 s; the fast CNN recipe is 3 epochs of 234
+    # batches of 256, and a training process takes about 6 s to start.
+    expected = 3 * (60_000 // 256) * 256 / (50 / 0.005) + 6
+    [estimate] = [c.value for c in at.caption if c.value.startswith("About")]
+    assert estimate.startswith(f"About {expected:.0f} s here")

@@ -101,11 +101,13 @@ def test_a_phone_draws_with_a_finger_reads_the_digits_without_scrolling_and_clea
     context.close()
 
 
-def shoot(page):
-    """The README's screenshot comes from here (UPDATE_SCREENSHOT=1 writes it into docs/)."""
+def shoot(page, name="screenshot.png"):
+    """The README's screenshots come from here (UPDATE_SCREENSHOT=1 writes them into docs/)."""
     page.set_viewport_size({"width": 1400, "height": 1000})
     target = (
-        SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else ROOT / "tests/e2e/artifacts/app.png"
+        SCREENSHOT.with_name(name)
+        if os.environ.get("UPDATE_SCREENSHOT")
+        else ROOT / "tests/e2e/artifacts" / name
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target))
@@ -114,7 +116,7 @@ def shoot(page):
 def set_number(page, label, value, shows):
     """Type a number and press Enter, again if a rerun of the panel swallowed it, until the page
     shows `shows`."""
-    field = page.get_by_label(label)
+    field = page.get_by_role("spinbutton", name=label)
     for attempt in range(3):
         field.fill(value)
         field.press("Enter")
@@ -326,6 +328,9 @@ def test_the_training_view_can_be_read_paused_steered_and_stopped(page):
         arg=[first],
         timeout=UI,
     )
+    page.get_by_role("heading", name="Train a network").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 330)  # the curves and the live predictions fill the view
+    shoot(page, "training.png")
     page.get_by_role("button", name="Pause").click()
     expect(progress).to_contain_text("Paused at step", timeout=UI)
     held = progress.inner_text()

@@ -1,0 +1,69 @@
+"""Runs side by side: every training of this session, and every saved model that kept its
+curves, can be overlaid (up to five) to compare how they learned, as TensorBoard does."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_demo import MODEL_KINDS
+from mnist_demo.events import curves
+from studio import state
+from studio.charts import curve_rows
+
+MAX_COMPARED = 5
+HEIGHT = 330
+
+
+def add_run(result, events: list[dict]) -> None:
+    """Keep a finished training of this session as a run."""
+    runs = st.session_state.setdefault(state.RUNS, [])
+    r = result.recipe
+    name = (f"run {len(runs) + 1}: {MODEL_KINDS[r.model]} {r.name}, seed {r.seed} "
+            f"({result.test_accuracy:.2%})")  # fmt: skip
+    runs.append({"name": name, "describe": r.describe(), "curves": curves(events)})
+
+
+def runs_ui(saved) -> None:
+    """Choose up to five runs (this session's, and saved models' curves) and overlay them."""
+    options = {run["name"]: run["curves"] for run in st.session_state.get(state.RUNS, [])}
+    for m in saved:
+        if m.error is None and m.meta.get("curves"):
+            acc = f" ({m.accuracy:.2%})" if m.accuracy is not None else ""
+            options[f"saved: {m.name}{acc}"] = m.meta["curves"]
+    if not options:
+        return
+    with st.expander(f"Compare runs ({len(options)})", expanded=False):
+        names = list(options)
+        chosen = st.multiselect("Runs to overlay (up to five)", names, default=names[-1:],
+                                max_selections=MAX_COMPARED, key=state.COMPARED)  # fmt: skip
+        if chosen:
+            c1, c2 = st.columns(2)
+            c1.altair_chart(_overlay({n: options[n] for n in chosen}, "loss",
+                            "training loss, smoothed (log scale)"), width="stretch")  # fmt: skip
+            c2.altair_chart(_overlay({n: options[n] for n in chosen}, "error",
+                            "test mistakes per 100 digits (log scale)"), width="stretch")  # fmt: skip
+
+
+def _overlay(runs: dict[str, list[dict]], field: str, title: str):
+    import altair as alt
+    import pandas as pd
+
+    want = ("training (smoothed)",) if field == "loss" else ("test", "validation")
+    rows = [
+        {**row, "run": name}
+        for name, events in runs.items()
+        for row in curve_rows(events)[0]
+        if row["series"] in want
+    ]
+    if not rows:
+        return alt.Chart(pd.DataFrame({"epoch": []})).mark_line()
+    return (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_line(point=field == "error")
+        .encode(
+            alt.X("epoch:Q", title="epochs (passes over the training digits)"),
+            alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log")),
+            alt.Color("run:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
+        )
+        .properties(height=HEIGHT)
+    )
