@@ -32,6 +32,7 @@ ACTIVE = (WAITING, RUNNING)
 # Why a training stopped before its schedule ended, when nobody pressed Stop.
 TIME_LIMIT, OWNER_GONE = "time limit", "owner gone"
 log = logging.getLogger(__name__)
+GC_AFTER_S = 3.0  # after a training ends, its leftovers are collected
 OWNER_CHECK_S = 2.0  # how often a job asks whether the page that started it is still open
 ISOLATE = True  # train in a child process (worker.ProcessRun); False: in a thread of this one
 
@@ -87,6 +88,10 @@ class TrainingJob:
     def stop(self) -> None:
         """Stop after the current batch (the model trained so far is kept), or leave the queue."""
         self._stop.set()
+        with self._lock:
+            runner = self._live
+        if runner is not None:
+            runner.stop()  # now, not at the job thread's next look
 
     def pause(self) -> None:
         """Hold the training between two steps; it keeps its slot (and its time limit runs)."""
@@ -173,7 +178,9 @@ class TrainingJob:
             with self._lock:
                 self._live = None
             self._slots.release(self)
-            give_back_memory()
+            # A full collection holds the interpreter for up to a second or so: not while the
+            # page that started this training shows how it ended.
+            threading.Timer(GC_AFTER_S, give_back_memory).start()
 
     def _follow(self, runner) -> None:
         """Relay the runner's messages into this job, and stop it when it has to stop."""

@@ -3,6 +3,8 @@ good), its curves kept in view, its speed remembered for the next estimate."""
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
@@ -12,6 +14,7 @@ from studio import state
 from studio.choose import answering_accuracy, set_aside
 from studio.runs import add_run
 
+GC_AFTER_S = 3.0  # after a training's end is on screen, its replaced model is collected
 STOP_REASONS = {TIME_LIMIT: f" at this server's limit of {state.MAX_TRAIN_S:.0f} s per training"}
 
 
@@ -36,8 +39,8 @@ def keep(view) -> None:
     st.session_state[state.PREDICTORS].pop(kind, None)  # the old model's, rebuilt when chosen
     # A Keras model is all reference cycles: the one replaced here is freed only by a full
     # garbage collection, which Python runs rarely with TensorFlow's objects around (the server
-    # grew by a model per training). Once a training, it costs a fraction of a second.
-    give_back_memory()
+    # grew by a model per training). It takes 0.3-1.5 s: done after the page has shown the end.
+    threading.Timer(GC_AFTER_S, give_back_memory).start()
     st.session_state[state.LAST_EVENTS] = view.events
     state.remember_speed(res.recipe, view.events)
     add_run(res, view.events)

@@ -36,6 +36,7 @@ from studio.streamlit_internals import session_liveness
 MAX_STEPS, MAX_BATCH, MAX_EPOCHS = 20_000, 1024, {"cnn": 20, "mlp": 50}
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 REFRESH_S = 0.5  # the live view refreshes this often while a training runs
+STOPPING_REFRESH_S = 0.1  # ... and this often once Stop is pressed
 START_S = 6  # a training process starting: TensorFlow imported, MNIST mapped, network built
 RECIPE_LABELS = {"fast": "fast (tuned for this CPU)", "seed": "seed (the tutorial's)"}
 KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
@@ -58,7 +59,9 @@ def training_ui() -> None:
     if message:
         getattr(st, message[0])(message[1])
     if job is not None:
-        st.fragment(run_every=REFRESH_S if active else None)(live_ui)()
+        # Once Stop is pressed, the end is looked for more often: it comes within a second.
+        every = (STOPPING_REFRESH_S if job.view().stopping else REFRESH_S) if active else None
+        st.fragment(run_every=every)(live_ui)()
     elif st.session_state.get(state.LAST_EVENTS):
         events = st.session_state[state.LAST_EVENTS]
         curves_ui(events)  # the last training's curves stay in view
