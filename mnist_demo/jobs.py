@@ -72,6 +72,7 @@ class TrainingJob:
         self._max_steps = max_steps
         self._runner = ProcessRun if (ISOLATE if isolate is None else isolate) else ThreadRun
         self._stop = threading.Event()
+        self._ended = threading.Event()
         self._lock = threading.Lock()
         self._events: deque[dict] = deque(maxlen=history)
         self._state, self._error, self._result = WAITING, None, None
@@ -116,6 +117,10 @@ class TrainingJob:
             runner = self._live
         if runner is not None:
             runner.tell(message)
+
+    def wait_end(self, timeout: float) -> bool:
+        """True once the job has ended (its state one of FINISHED), waiting up to `timeout` s."""
+        return self._ended.wait(timeout)
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -197,9 +202,9 @@ class TrainingJob:
                 if kind == "error":
                     self._set(FAILED, payload)
                     continue
-                with self._lock:
-                    self._result = payload
-                    self._state = STOPPED if self._stop.is_set() and payload.stopped else DONE
+                self._set(
+                    STOPPED if self._stop.is_set() and payload.stopped else DONE, result=payload
+                )
 
     def _check(self, runner) -> None:
         now = time.monotonic()
@@ -218,7 +223,8 @@ class TrainingJob:
                 self._stop_reason = reason
                 self._stop.set()
 
-    def _set(self, state: str, error: str | None = None) -> None:
+    def _set(self, state: str, error: str | None = None, result=None) -> None:
         with self._lock:
-            self._state = state
-            self._error = error
+            self._state, self._error, self._result = state, error, result
+        if state in FINISHED:
+            self._ended.set()

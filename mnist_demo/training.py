@@ -18,8 +18,8 @@ from mnist_demo.augment import augment_batch
 from mnist_demo.control import Control
 from mnist_demo.data import Mnist, to_float
 from mnist_demo.events import PANEL
-from mnist_demo.inference import evaluate
-from mnist_demo.models import as_float32, build_model, resolve_precision
+from mnist_demo.inference import batch_function, evaluate
+from mnist_demo.models import build_model, resolve_precision
 from mnist_demo.recipes import Recipe
 from mnist_demo.reporter import EVAL_IMAGES, Reporter
 from mnist_demo.result import TrainResult
@@ -57,6 +57,7 @@ def train(
     reporter = Reporter(recipe, plan, len(x_fit), subscribers, control, _subset(*val),
                         _panel(data))  # fmt: skip
     train_ds = _train_dataset(x_fit, y_fit, recipe)
+    portable = _portable(recipe.model)
     reporter.start(model)  # training time counts from here: data sets built, model compiled
     model.fit(
         train_ds,
@@ -66,7 +67,15 @@ def train(
         shuffle=False,  # the dataset shuffles itself
         verbose=0,
     )
-    return _result(recipe, data, model, reporter, precision)
+    return _result(recipe, data, model, portable, reporter, precision)
+
+
+def _portable(kind: str):
+    """What is returned and saved: the same network under float32 (portable to any CPU, no
+    optimizer state), with its inference; built and traced before training, so that a stopped
+    run ends at once."""
+    model = build_model(kind)
+    return model, batch_function(model)
 
 
 def _extra_callbacks(recipe: Recipe, tensorboard_dir: str | None) -> list:
@@ -78,11 +87,14 @@ def _extra_callbacks(recipe: Recipe, tensorboard_dir: str | None) -> list:
     return callbacks
 
 
-def _result(recipe, data, model, reporter, precision) -> TrainResult:
-    """The trained model, evaluated on the test set once training is over."""
+def _result(recipe, data, trained, portable, reporter, precision) -> TrainResult:
+    """The trained weights in the portable network, evaluated on the test set."""
     seconds = time.perf_counter() - reporter.t0
-    model = as_float32(model)  # portable to any CPU, no optimizer state; what gets saved
-    test_loss, test_accuracy = evaluate(model, data.x_test, data.y_test, reporter.final_progress)
+    model, evaluator = portable
+    model.set_weights(trained.get_weights())
+    test_loss, test_accuracy = evaluate(
+        evaluator, data.x_test, data.y_test, reporter.final_progress
+    )
     reporter.finish(test_loss, test_accuracy, seconds)
     return TrainResult(
         model=model,

@@ -36,7 +36,8 @@ from studio.streamlit_internals import session_liveness
 MAX_STEPS, MAX_BATCH, MAX_EPOCHS = 20_000, 1024, {"cnn": 20, "mlp": 50}
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 REFRESH_S = 0.5  # the live view refreshes this often while a training runs
-STOPPING_REFRESH_S = 0.1  # ... and this often once Stop is pressed
+STOPPING_REFRESH_S = 0.1  # ... and this often once Stop is pressed,
+STOP_WAIT_S = 0.5  # each look waiting this long for the end
 START_S = 6  # a training process starting: TensorFlow imported, MNIST mapped, network built
 RECIPE_LABELS = {"fast": "fast (tuned for this CPU)", "seed": "seed (the tutorial's)"}
 KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
@@ -194,6 +195,10 @@ def live_ui() -> None:
     if job is None:
         return
     view = job.view()
+    if view.stopping and job.wait_end(STOP_WAIT_S):  # the end comes within a second: wait for it
+        view = job.view()
+    if view.state in FINISHED:
+        finish(view)  # before drawing anything: the page reruns with the end at once
     if st.session_state.get(state.SHOWN_WAITING) and view.state != WAITING:
         st.rerun(scope="app")  # the queued training started: Cancel becomes Stop
     if view.state == WAITING:
@@ -201,8 +206,6 @@ def live_ui() -> None:
         return
     progress_ui(view)
     curves_ui(view.events)
-    if view.state in FINISHED:
-        finish(view)
 
 
 def curves_ui(events: list[dict]) -> None:

@@ -176,3 +176,15 @@ def test_the_data_goes_to_training_processes_as_files_written_once(small):
     del data
     gc.collect()
     assert not os.path.exists(folder)  # gone with the data
+
+
+def test_wait_end_returns_as_the_job_ends_not_when_its_process_exits(small):
+    job = TrainingJob(quick_recipe(), lambda: small, TrainingSlots(1)).start()
+    wait_until(lambda: any(e["kind"] == "step" for e in job.view().events))
+    assert not job.wait_end(0.05)  # running: no end yet
+    job.stop()
+    assert job.wait_end(SLOW)
+    view = job.view()
+    assert view.state == "stopped" and view.result is not None
+    assert view.result.model.name == "mlp" and view.result.test_accuracy > 0.1
+    assert job.join(SLOW)
