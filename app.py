@@ -11,6 +11,7 @@ import streamlit as st
 from studio import state
 from studio.choose import first_answering, unusable_ui
 from studio.draw import canvas_ui, draw_and_predict_ui, style_ui
+from studio.report import report_ui
 from studio.runs import runs_ui
 from studio.save import save_ui
 from studio.streamlit_internals import keep_keras_state
@@ -33,6 +34,7 @@ def main(canvas=canvas_ui) -> None:
     saved = state.saved_models()
     draw_and_predict_ui(canvas, saved)
     unusable_ui(saved)
+    report_ui(saved)
     st.divider()
     training_ui()
     runs_ui(saved)

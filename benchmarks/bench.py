@@ -396,23 +396,11 @@ _WATCH = """digit => { window.__latency = new Promise(resolve => {
 
 def _stroke_latency(page, canvas, digit) -> float:
     """Seconds from the last mouse-up of a digit to both metrics showing it (browser clock)."""
-    from harness.strokes import DIGITS
+    from harness.strokes import draw_digit_timed
 
     page.evaluate(_WATCH, digit)
     # Draw every stroke but the last, let the app settle, then time the final stroke's mouse-up.
-    strokes = DIGITS[digit]
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    for i, stroke in enumerate(strokes):
-        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-        page.mouse.down()
-        for pt in stroke[1:]:
-            page.mouse.move(box["x"] + pt[0], box["y"] + pt[1], steps=4)
-        if i == len(strokes) - 1:
-            page.evaluate("() => { window.__t_up = performance.now(); }")
-        page.mouse.up()
-        if i < len(strokes) - 1:
-            time.sleep(1.0)
+    draw_digit_timed(page, canvas, digit)
     page.evaluate("() => window.__resolve_now && window.__resolve_now()")
     ms = page.evaluate("() => window.__latency")
     if ms < 0:

@@ -39,6 +39,26 @@ def draw_digit(page, canvas, digit: int, offset=(0, 0), scale=1.0) -> None:
         page.mouse.up()
 
 
+def draw_digit_timed(page, canvas, digit: int, pause_s: float = 1.0) -> None:
+    """Draw like draw_digit, letting the page settle between strokes, and mark the final
+    mouse-up's time in the page (window.__t_up, browser clock) for a latency benchmark."""
+    import time
+
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    strokes = DIGITS[digit]
+    for i, stroke in enumerate(strokes):
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for pt in stroke[1:]:
+            page.mouse.move(box["x"] + pt[0], box["y"] + pt[1], steps=4)
+        if i == len(strokes) - 1:
+            page.evaluate("() => { window.__t_up = performance.now(); }")
+        page.mouse.up()
+        if i < len(strokes) - 1:
+            time.sleep(pause_s)
+
+
 def touch_digit(page, canvas, digit: int) -> None:
     """Draw with a finger: touch events (touchstart, touchmove, touchend) through the browser's
     own input pipeline, as a phone or tablet sends them. Needs a context with `has_touch`."""

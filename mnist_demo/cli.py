@@ -1,4 +1,4 @@
-"""The command line: python -m mnist_demo train | evaluate | predict.
+"""The command line: python -m mnist_demo train | evaluate | predict | report | calibrate-unlike.
 
 Errors a user can cause print one line and exit with status 2 (1 when some images of a predict
 call failed); tracebacks are for bugs. Modules that import TensorFlow are imported inside the
@@ -15,8 +15,8 @@ import threading
 
 import numpy as np
 
-from mnist_demo import MODEL_NAMES
-from mnist_demo.console import Progress
+from mnist_demo import MODEL_NAMES, cli_inside
+from mnist_demo.console import Progress, prediction_line
 from mnist_demo.data import ENV_VAR, load_mnist
 from mnist_demo.errors import (
     BlankDrawing,
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG... any size, polarity")
     r.add_argument("--model", default="cnn", help=f"{MODEL_HELP} (default: cnn)")
     r.add_argument("--json", action="store_true", help="one JSON object per image, one per line")
+    cli_inside.add_parsers(sub, MODEL_HELP, DATA_HELP)
     return p
 
 
@@ -94,9 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command != "predict":  # predict imports TensorFlow only once an image is read
             import_tensorflow_quietly()
-        return {"train": _train, "evaluate": _evaluate, "predict": _predict}[args.command](
-            args, argv
-        )
+        commands = {
+            "train": _train,
+            "evaluate": _evaluate,
+            "predict": _predict,
+            "report": cli_inside.report,
+            "calibrate-unlike": cli_inside.calibrate_unlike,
+        }
+        return commands[args.command](args, argv)
     except MnistDemoError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -217,27 +223,19 @@ def _predict(args, argv) -> int:
             errors[path] = f"no ink found in {path}"
         except DrawingError as e:
             errors[path] = str(e)
-    probs = {}
+    probs, unlike = {}, {}
     if inputs:
         import_tensorflow_quietly()
         from mnist_demo.inference import predict_probs
 
         batch = np.stack(list(inputs.values()))
         probs = dict(zip(inputs, predict_probs(load_model(args.model), batch)))
+        unlike = dict(zip(inputs, cli_inside.unlike_flags(batch) if args.json else []))
     for path in args.images:
-        print(_prediction_line(path, probs.get(path), errors.get(path), args.json))
+        print(prediction_line(path, probs.get(path), errors.get(path), args.json,
+                               unlike.get(path)))  # fmt: skip
     if errors:
         print(f"error: {len(errors)} of {len(args.images)} images could not be read",
               file=sys.stderr)  # fmt: skip
         return 1
     return 0
-
-
-def _prediction_line(path: str, probs, error: str | None, as_json: bool) -> str:
-    if error is not None:
-        return json.dumps({"image": path, "error": error}) if as_json else f"{path}: error: {error}"
-    digit = int(probs.argmax())
-    if as_json:
-        rounded = [round(float(v), 6) for v in probs]
-        return json.dumps({"image": path, "digit": digit, "probabilities": rounded})
-    return f"{path}: {digit} ({probs[digit]:.1%})"

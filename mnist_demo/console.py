@@ -1,7 +1,9 @@
-"""How the CLI shows a training: a progress bar on a terminal, a line now and then elsewhere."""
+"""How the CLI shows things: a training (a progress bar on a terminal, a line now and then
+elsewhere) and a prediction."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -40,3 +42,14 @@ class Progress:
     def close(self) -> None:
         if self.tty:
             sys.stdout.write("\n")
+
+
+def prediction_line(path: str, probs, error: str | None, as_json: bool, unlike=None) -> str:
+    if error is not None:
+        return json.dumps({"image": path, "error": error}) if as_json else f"{path}: error: {error}"
+    digit = int(probs.argmax())
+    if as_json:
+        rounded = [round(float(v), 6) for v in probs]
+        return json.dumps({"image": path, "digit": digit, "probabilities": rounded,
+                           "unlike_digit": unlike})  # fmt: skip
+    return f"{path}: {digit} ({probs[digit]:.1%})"

@@ -51,11 +51,18 @@ def fsync(path: str) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".json.tmp", dir=path.parent)
+    write_bytes_atomic(path, text.encode())
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """The file is the old one or the whole new one, never a part: written aside, then renamed."""
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f"{path.suffix}.tmp", dir=path.parent
+    )
     try:
         lock(fd)
-        with os.fdopen(os.dup(fd), "w") as f:
-            f.write(text)
+        with os.fdopen(os.dup(fd), "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)

@@ -15,6 +15,7 @@ from mnist_demo.preprocess import preprocess
 from studio import state
 from studio.cards import details_html, plain, reading_html, seen_png
 from studio.choose import Choice, choose_model
+from studio.inside import inside_ui
 
 log = logging.getLogger(__name__)
 CANVAS_SIZE = 280
@@ -130,6 +131,7 @@ def draw_and_predict_ui(canvas, saved) -> None:
                 # cleared canvas never leaves the last answer on screen.
                 slots.append((st.empty(), st.empty()))
         predictions_ui(drawing, choices, slots, reading)
+    inside_ui(choices)  # in this fragment: it follows every stroke
 
 
 def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, reading) -> None:
@@ -150,12 +152,28 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, rea
     reading.html(
         reading_html([(MODEL_KINDS[c.kind], a and a[0]) for c, a in zip(choices, answers)])
     )
+    unlike_note_ui(x)
     state.keep_warm().touch([c.predictor for c in choices if c.predictor is not None])
     seen = seen_png(x)
     for choice, answer in zip(choices, answers):
         if answer is not None:
             probs, box = answer
             box.html(details_html(choice.label, probs, seen))
+
+
+UNLIKE = (
+    "This does not look like a digit to the networks: it is far from MNIST's digits by the "
+    "signals they give (how strongly they believe any digit, whether they agree, how MNIST-like "
+    "the pixels are). Their answers above are guesses all the same; a network trained on digits "
+    'has no way to say "none of these".'
+)
+
+
+def unlike_note_ui(x: np.ndarray) -> None:
+    """The note for letters, scribbles and shapes (mnist_demo/unlike.py); the answers stay."""
+    detector, _ = state.unlike_detector()
+    if detector is not None and detector.unlike(x):
+        st.warning(UNLIKE, icon="🤔")
 
 
 def show_to_training(x: np.ndarray | None) -> None:

@@ -47,6 +47,11 @@ SAVE_KIND, SAVE_NAME, SAVE = "save_kind", "save_name", "save"
 SAVE_REPLACE, DELETE = "save_replace", "delete_{}"  # confirm a replace; delete one model
 MINE = "mine"  # the names of the models this session saved: only those it may replace or delete
 SAVE_NOTE = "save_note"  # (level, text): how the last save or delete went
+INSIDE_OPEN, REPORT_OPEN = "inside_open", "report_open"  # the two sections' expanders
+INSIDE_KIND, INSIDE_WHY = "inside_kind", "inside_why"  # the network looked into, the digit asked
+INSIDE_ANSWER = "inside_answer"  # the answer "why" was last reset to
+INSIDE_DIGIT = "inside_digit"  # (index, 28x28, label) of a test digit looked into, or None
+REPORT_MODEL, REPORT_PICK = "report_model", "report_pick"
 SESSION = "this session"  # the CHOICE value for the model trained in this session
 
 
@@ -102,6 +107,18 @@ def load_predictor(path: str, mtime: float, size: int):
 
     try:
         return Predictor(load_model(path)), None
+    except (MnistDemoError, OSError) as e:
+        return None, str(e)
+
+
+@st.cache_resource(show_spinner=False)
+def unlike_detector():
+    """(UnlikeDigit, None) or (None, why there is none): the shipped networks' judge of whether
+    a drawing looks like a digit at all, once per server."""
+    from mnist_demo.unlike import shipped_detector  # TensorFlow: see load_predictor
+
+    try:
+        return shipped_detector(), None
     except (MnistDemoError, OSError) as e:
         return None, str(e)
 

@@ -22,6 +22,7 @@ import mnist_demo.jobs as jobs
 import mnist_demo.training as training
 from harness import ROOT
 from harness.drawings import draw
+from harness.nondigits import nondigit_set
 from mnist_demo.models import build_model
 from mnist_demo.preprocess import preprocess
 from mnist_demo.result import TrainResult
@@ -46,7 +47,7 @@ def weights(tmp_path, monkeypatch):
     """A private weights folder with the shipped models, so saves and damage stay in the test."""
     folder = tmp_path / "weights"
     folder.mkdir()
-    for f in ("cnn.keras", "cnn.json", "mlp.keras", "mlp.json"):
+    for f in ("cnn.keras", "cnn.json", "mlp.keras", "mlp.json", "unlike.npz", "unlike.json"):
         shutil.copy(ROOT / "weights" / f, folder / f)
     monkeypatch.setenv("MNIST_STUDIO_WEIGHTS", str(folder))
     monkeypatch.setenv("MNIST_STUDIO_SAVES", str(tmp_path / "saved"))
@@ -290,3 +291,29 @@ def test_a_model_no_better_than_guessing_does_not_take_over(weights, monkeypatch
     assert at.selectbox(key="choice_cnn").value == "cnn"  # the shipped model still answers
     assert metrics(at)["Prediction · CNN"] == "7"
     assert any("Trained in this session" in o for o in at.selectbox(key="choice_cnn").options)
+
+
+def test_a_drawing_unlike_any_digit_gets_a_note_and_still_its_answers(weights, mnist):
+    star = nondigit_set(n_each=3, seed=0)["shapes"][2]
+    at = new_page(star)
+    no_exception(at)
+    assert any("does not look like a digit" in w.value for w in at.warning)
+    assert set(metrics(at)) == {"Prediction · CNN", "Prediction · MLP"}
+    digit = draw(mnist.x_test[0], np.random.default_rng(0), rgba=True, height=200, pen=20)
+    at = new_page(digit)
+    assert metrics(at)["Prediction · CNN"] == "7"
+    assert not any("does not look like a digit" in w.value for w in at.warning)
+
+
+def test_inside_the_networks_shows_every_map_only_while_open(weights, mnist):
+    drawing = draw(mnist.x_test[4], np.random.default_rng(4), rgba=True, height=200, pen=20)
+    at = new_page(drawing)
+    assert not [h for h in at.get("html") if "conv1 map" in h.proto.body]  # closed: not built
+    at.session_state["inside_open"] = True
+    at.run()
+    no_exception(at)
+    body = "".join(h.proto.body for h in at.get("html"))
+    for layer, n in (("conv1", 32), ("pool1", 32), ("conv2", 64), ("pool2", 64)):
+        alts = re.findall(rf'alt="{layer} map (\d+)"', body)
+        assert sorted(map(int, alts)) == list(range(1, n + 1)), layer
+    assert 'alt="heat map for digit 4"' in body and body.count('alt="conv1 filter ') == 32

@@ -20,7 +20,7 @@ expect.set_options(timeout=30_000)
 def app_weights(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("e2e") / "weights"
     folder.mkdir()
-    for f in ("cnn.keras", "cnn.json", "mlp.keras", "mlp.json"):
+    for f in ("cnn.keras", "cnn.json", "mlp.keras", "mlp.json", "unlike.npz", "unlike.json"):
         shutil.copy(ROOT / "weights" / f, folder / f)
     return folder
 

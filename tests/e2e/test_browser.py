@@ -381,3 +381,55 @@ def check_run_events(events: list[dict]) -> None:
         if 3 <= i < len(steps) - 3:
             around = np.concatenate([diffs[i - 4 : i - 1], diffs[i : i + 3]])
             assert diffs[i - 1] <= 3 * around.max() + 0.02, (boundary, diffs[i - 4 : i + 3])
+
+
+def pick(page, within, label: str, option: str) -> None:
+    """Choose `option` in the selectbox labelled `label` inside `within`."""
+    box = within.get_by_role("combobox", name=label)
+    for _ in range(3):  # a rerun redrawing the box can close its list before the click lands
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            break
+        except TimeoutError:
+            continue
+    expect(box).to_have_value(option)
+
+
+def test_inside_the_networks_and_the_test_report(page):
+    canvas = canvas_of(page)
+    draw_digit(page, canvas, 4)
+    expect(metric_value(page, "Prediction · CNN")).to_have_text("4", timeout=UI)
+    page.get_by_text("Inside the networks").click()
+    inside = page.locator(".st-key-inside_open")
+    expect(inside.get_by_alt_text(re.compile(r"^conv1 map \d+$"))).to_have_count(32, timeout=UI)
+    expect(inside.get_by_alt_text(re.compile(r"^conv2 map \d+$"))).to_have_count(64)
+    expect(inside.get_by_alt_text("heat map for digit 4")).to_be_visible()
+    inside.get_by_alt_text("heat map for digit 4").scroll_into_view_if_needed()
+    shoot(page, "inside.png")
+    pick(page, inside, "Why this digit?", "9: why not?")
+    expect(inside.get_by_alt_text("heat map for digit 9")).to_be_visible(timeout=UI)
+    clear(page)
+    draw_digit(page, canvas, 7)  # the maps follow the drawing
+    expect(inside.get_by_alt_text("heat map for digit 7")).to_be_visible(timeout=UI)
+    inside.get_by_text("MLP", exact=True).click()
+    expect(inside.get_by_alt_text(re.compile(r"^dense1 unit \d+$"))).to_have_count(32, timeout=UI)
+    expect(inside.get_by_text("669,706 parameters")).to_be_visible()
+
+    page.get_by_text("Test report").click()
+    report = page.locator(".st-key-report_open")
+    expect(report.get_by_text(re.compile(r"Test accuracy 9\d\.\d\d%"))).to_be_visible(timeout=SLOW)
+    expect(report.get_by_test_id("stVegaLiteChart")).to_be_visible()
+    pick(page, report, "True digit", "4")
+    pick(page, report, "Read as", "9")
+    said = report.get_by_text(re.compile(r"test digit\(s\) of class 4 read as 9"))
+    expect(said).to_be_visible(timeout=UI)
+    n = int(re.search(r"(\d+) test digit", said.inner_text()).group(1))
+    shown = report.get_by_alt_text(re.compile(r"^test digit #\d+: a 4 read as 9 "))
+    expect(shown.first).to_be_visible()
+    # The cell's digits, and the same ones again where they are among the confident mistakes.
+    assert len({shown.nth(i).get_attribute("alt") for i in range(shown.count())}) == min(n, 40)
+    report.get_by_role("combobox", name="Look inside the networks at one of them").click()
+    page.get_by_role("option").filter(has_text="test digit #").first.click()
+    expect(inside.get_by_text(re.compile(r"Test digit #\d+ \(a \d\)"))).to_be_visible(timeout=UI)
+    no_traceback(page)

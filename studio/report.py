@@ -1,0 +1,154 @@
+"""The test report of any model (shipped, saved or trained in this session): accuracy per class,
+the confusion matrix with the digits of any cell, and the misread digits, most confident first.
+Computed once per model file (by its sha256) or session model, only while the section is open."""
+
+from __future__ import annotations
+
+import weakref
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mnist_demo import MODEL_KINDS
+from mnist_demo.archive import sha256_file
+from studio import state
+from studio.choose import model_choices
+from studio.pictures import grey, grid, png
+
+SHOWN = 40  # digits shown from a cell or from the mistakes
+_BY_FILE: dict[str, object] = {}  # sha256 -> TestReport, server-wide
+_BY_SESSION_MODEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # TrainResult -> report
+
+
+def report_ui(saved) -> None:
+    box = st.expander("Test report", key=state.REPORT_OPEN, on_change="rerun")
+    if not box.open:
+        return
+    with box:
+        data, error = state.mnist_or_error()
+        if data is None:
+            st.warning(f"The test report needs MNIST's test set: {error}")
+            return
+        options = {(k, v): f"{MODEL_KINDS[k]}: {label}" for k in MODEL_KINDS
+                   for v, label in model_choices(k, saved).items()}  # fmt: skip
+        if not options:
+            st.info("No model to report on yet.")
+            return
+        kind, value = st.selectbox("Model", list(options), format_func=options.get,
+                                   key=state.REPORT_MODEL)  # fmt: skip
+        rep = _report(kind, value, saved, data)
+        if rep is not None:
+            shown_ui(rep, data)
+
+
+def _report(kind: str, value: str, saved, data):
+    """The model's report, from the cache or computed now with a progress bar."""
+    if value == state.SESSION:
+        result = st.session_state[state.TRAINED][kind]
+        cache, key, model = _BY_SESSION_MODEL, result, result.model
+    else:
+        m = next(m for m in saved if m.name == value)
+        try:
+            key, stat = sha256_file(m.path), m.path.stat()
+        except OSError:
+            st.warning(f"{m.name} is unavailable: it was deleted.")
+            return None
+        cache = _BY_FILE
+        predictor, error = state.load_predictor(str(m.path), stat.st_mtime, stat.st_size)
+        if predictor is None:
+            st.warning(f"{m.name} is unavailable: {error}")
+            return None
+        model = predictor.model
+    if key not in cache:
+        from mnist_demo.report import test_report
+
+        bar = st.progress(0.0, text="Reading the 10,000 test digits...")
+        cache[key] = test_report(model, data.x_test, data.y_test,
+                                 lambda done, total: bar.progress(done / total, text=f"Reading "
+                                 f"the test digits: {done:,} of {total:,}"))  # fmt: skip
+        bar.empty()
+    return cache[key]
+
+
+def shown_ui(rep, data) -> None:
+    wrong = len(rep.mistakes)
+    st.markdown(f"**Test accuracy {rep.accuracy:.2%}**: {rep.n - wrong:,} of {rep.n:,} test "
+                f"digits read right, {wrong} misread (read in {rep.seconds:.1f} s).")  # fmt: skip
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.altair_chart(confusion_chart(rep.confusion), width="stretch")
+    with right:
+        per = pd.DataFrame({"digit": range(10), "accuracy": rep.per_class,
+                            "test digits": rep.confusion.sum(1)})  # fmt: skip
+        st.dataframe(per.style.format({"accuracy": "{:.2%}"}), hide_index=True)
+    cell_ui(rep, data)
+    mistakes_ui(rep, data)
+
+
+def confusion_chart(confusion: np.ndarray) -> alt.LayerChart:
+    """Counts in a 10x10 grid, rows the true digit, columns what was read; colour on a log
+    scale so that a handful of mistakes shows beside a thousand right answers."""
+    rows = [{"true": t, "read as": p, "count": int(confusion[t, p])}
+            for t in range(10) for p in range(10)]  # fmt: skip
+    base = alt.Chart(pd.DataFrame(rows)).encode(
+        x=alt.X("read as:O", title="read as"), y=alt.Y("true:O", title="true digit")
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"), legend=None),
+        tooltip=["true", "read as", "count"],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text="count:Q",
+        color=alt.condition("datum.count > 200", alt.value("white"), alt.value("#111827")),
+    )
+    return (cells + text).properties(height=330, title="Confusion matrix (counts)")
+
+
+def cell_ui(rep, data) -> None:
+    """Choose a cell of the matrix: its digits, most confident first."""
+    off = rep.confusion - np.diag(np.diag(rep.confusion))
+    t0, p0 = np.unravel_index(int(off.argmax()), off.shape)
+    c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="bottom")
+    true = c1.selectbox("True digit", range(10), index=int(t0), key="cell_true")
+    read = c2.selectbox("Read as", range(10), index=int(p0), key="cell_read")
+    idx = rep.in_cell(data.y_test, true, read)
+    c3.markdown(f"**{len(idx)}** test digit(s) of class {true} read as {read}"
+                + (f" (the first {SHOWN} shown)" if len(idx) > SHOWN else "") + ".")  # fmt: skip
+    if len(idx):
+        st.html(_digits(idx[:SHOWN], rep, data))
+
+
+def mistakes_ui(rep, data) -> None:
+    st.markdown("**The misread digits, most confident mistakes first**")
+    top = rep.mistakes[:SHOWN]
+    st.html(_digits(top, rep, data))
+    pick = st.selectbox("Look inside the networks at one of them", [None, *map(int, top)],
+                        format_func=lambda i: "choose a digit" if i is None else
+                        f"test digit #{i}: a {data.y_test[i]} read as {rep.predicted[i]}",
+                        key=state.REPORT_PICK, on_change=_picked)  # fmt: skip
+    if pick is None and st.session_state.get(state.INSIDE_DIGIT) is not None:
+        st.caption("It is in “Inside the networks” above.")
+
+
+def _picked() -> None:
+    """A misread digit chosen: it goes through the inside views (opened) instead of the drawing."""
+    pick = st.session_state.get(state.REPORT_PICK)
+    data, _ = state.mnist_or_error()
+    if pick is None or data is None:
+        return
+    image = data.x_test[pick].astype(np.float32) / 255.0
+    st.session_state[state.INSIDE_DIGIT] = (pick, image, int(data.y_test[pick]))
+    st.session_state[state.INSIDE_OPEN] = True
+    st.session_state[state.REPORT_PICK] = None
+
+
+def _digits(indices, rep, data) -> str:
+    alts, caps = [], []
+    for i in indices:
+        t, p, c = int(data.y_test[i]), int(rep.predicted[i]), float(rep.confidence[i])
+        alts.append(f"test digit #{i}: a {t} read as {p} ({c:.0%} sure)")
+        caps.append(f"{t}→{p} {c:.0%}")
+    images = [png(grey(data.x_test[i].astype(np.float32), 255.0)) for i in indices]
+    return grid(images, alts, 44, 12, captions=caps)
