@@ -144,6 +144,7 @@ def warm_up(paths: tuple[str, ...]) -> bool:
         predictor, _ = load_predictor(path, stat.st_mtime, stat.st_size)
         if predictor is not None:
             keep_warm().touch([predictor])
+    unlike_detector()  # the note for non-digits: loaded and traced before the first stroke too
     return True
 
 
