@@ -151,4 +151,4 @@ def _digits(indices, rep, data) -> str:
         alts.append(f"test digit #{i}: a {t} read as {p} ({c:.0%} sure)")
         caps.append(f"{t}→{p} {c:.0%}")
     images = [png(grey(data.x_test[i].astype(np.float32), 255.0)) for i in indices]
-    return grid(images, alts, 44, 12, captions=caps)
+    return grid(images, alts, 52, 12, captions=caps)

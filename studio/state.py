@@ -29,6 +29,8 @@ ADMIN = os.environ.get("MNIST_STUDIO_ADMIN") == "1"
 
 # Session state: key -> what it holds. init_state() sets the defaults.
 JOB = "job"  # the TrainingJob of this session, while it runs and until the page has shown its end
+STOP_PRESSED = "stop_pressed"  # the job whose Stop was pressed
+STOPPING_SHOWN = "stopping_shown"  # (job, when) "Stopping..." was first sent for it
 TRAINED = "trained"  # {kind: TrainResult}: the models trained in this session
 MESSAGE = "message"  # (level, text): how the last training ended, shown in the training panel
 SELECT_NEW = "select_new"  # a kind whose new session model becomes its choice on the next run

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
+from collections import namedtuple
 from pathlib import Path
 
 import streamlit as st
@@ -38,6 +40,8 @@ LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 REFRESH_S = 0.5  # the live view refreshes this often while a training runs
 STOPPING_REFRESH_S = 0.1  # ... and this often once Stop is pressed,
 STOP_WAIT_S = 0.5  # each look waiting this long for the end
+STOPPING_MIN_S = 0.05  # "Stopping..." reaches the browser before the end replaces it
+Shown = namedtuple("Shown", "job at")
 START_S = 6  # a training process starting: TensorFlow imported, MNIST mapped, network built
 RECIPE_LABELS = {"fast": "fast (tuned for this CPU)", "seed": "seed (the tutorial's)"}
 KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
@@ -61,8 +65,9 @@ def training_ui() -> None:
         getattr(st, message[0])(message[1])
     if job is not None:
         # Once Stop is pressed, the end is looked for more often: it comes within a second.
-        every = (STOPPING_REFRESH_S if job.view().stopping else REFRESH_S) if active else None
-        st.fragment(run_every=every)(live_ui)()
+        pressed = st.session_state.get(state.STOP_PRESSED) is job
+        every = STOPPING_REFRESH_S if pressed or job.view().stopping else REFRESH_S
+        st.fragment(run_every=every if active or pressed else None)(live_ui)()
     elif st.session_state.get(state.LAST_EVENTS):
         events = st.session_state[state.LAST_EVENTS]
         curves_ui(events)  # the last training's curves stay in view
@@ -131,12 +136,16 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
               args=(recipe,), width="stretch")  # fmt: skip
     view = job.view() if job is not None else None
     waiting = view is not None and view.state == WAITING
-    stopping = view is not None and view.stopping
+    # Pressed: "Stopping..." until the end is on screen, even when the run ended at once.
+    pressed = job is not None and st.session_state.get(state.STOP_PRESSED) is job
+    stopping = view is not None and (view.stopping or (pressed and not waiting))
     st.session_state[state.SHOWN_WAITING] = waiting  # live_ui reruns the page when that changes
     paused = view is not None and view.paused
     b2.button("Resume" if paused else "Pause", key=state.PAUSE, on_click=pause_or_resume,
               disabled=not active or waiting or stopping, width="stretch")  # fmt: skip
     label = "Cancel" if waiting else "Stopping..." if stopping else "Stop"
+    if stopping and getattr(st.session_state.get(state.STOPPING_SHOWN), "job", None) is not job:
+        st.session_state[state.STOPPING_SHOWN] = Shown(job, time.monotonic())
     b3.button(label, key=state.STOP, disabled=not active or stopping, on_click=stop_training,
               width="stretch")  # fmt: skip
     if not active:
@@ -180,6 +189,7 @@ def start_training(recipe: Recipe) -> None:
 def stop_training() -> None:
     job = st.session_state.get(state.JOB)
     if job is not None:
+        st.session_state[state.STOP_PRESSED] = job
         job.stop()
 
 
@@ -197,7 +207,7 @@ def live_ui() -> None:
     view = job.view()
     if view.stopping and job.wait_end(STOP_WAIT_S):  # the end comes within a second: wait for it
         view = job.view()
-    if view.state in FINISHED:
+    if view.state in FINISHED and stopping_seen(job):
         finish(view)  # before drawing anything: the page reruns with the end at once
     if st.session_state.get(state.SHOWN_WAITING) and view.state != WAITING:
         st.rerun(scope="app")  # the queued training started: Cancel becomes Stop
@@ -206,6 +216,14 @@ def live_ui() -> None:
         return
     progress_ui(view)
     curves_ui(view.events)
+
+
+def stopping_seen(job) -> bool:
+    """False while this job's "Stopping..." went out less than STOPPING_MIN_S ago: a run that
+    ended within the press's own page run still shows that its Stop was taken."""
+    shown = st.session_state.get(state.STOPPING_SHOWN)
+    recent = shown is not None and time.monotonic() - shown.at < STOPPING_MIN_S
+    return not (recent and shown.job is job)
 
 
 def curves_ui(events: list[dict]) -> None:
