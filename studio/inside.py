@@ -13,6 +13,7 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.errors import MnistDemoError
 from mnist_demo.inside import Inside, summary
 from studio import state
+from studio.cards import probability_bars
 from studio.choose import Choice
 from studio.pictures import grey, grid, maps_grid, png, signed
 
@@ -98,7 +99,7 @@ def why_ui(inside: Inside, x: np.ndarray, probs: np.ndarray) -> None:
         "picture, times the picture), 32 steps; the pixels' values add up to how much the "
         "score rose from the blank canvas."
     )
-    right.html(_outputs_html(probs))
+    right.html("<b>The ten outputs</b> (softmax)" + probability_bars(probs))
 
 
 def cnn_ui(inside: Inside, x: np.ndarray, acts: dict) -> None:
@@ -154,16 +155,3 @@ def summary_ui(model) -> None:
     rows, total = summary(model)
     st.markdown(f"**Model summary**: {total:,} parameters.")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="content")
-
-
-def _outputs_html(probs: np.ndarray) -> str:
-    bars = []
-    for d, p in enumerate(probs):
-        bars.append(
-            f'<div style="display:flex;align-items:center;gap:6px;font-size:13px">'
-            f'<span style="width:1em">{d}</span><span style="flex:1;background:#e5e7eb;'
-            f'height:10px;border-radius:3px"><span style="display:block;height:10px;'
-            f'width:{p * 100:.1f}%;background:#2563eb;border-radius:3px"></span></span>'
-            f'<span style="width:3.5em;text-align:right">{p:.1%}</span></div>'
-        )
-    return "<b>The ten outputs</b> (softmax)" + "".join(bars)

@@ -4,6 +4,7 @@ Computed once per model file (by its sha256) or session model, only while the se
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import altair as alt
@@ -51,7 +52,8 @@ def _report(kind: str, value: str, saved, data):
     else:
         m = next(m for m in saved if m.name == value)
         try:
-            key, stat = sha256_file(m.path), m.path.stat()
+            stat = m.path.stat()
+            key = _digest(str(m.path), stat.st_mtime, stat.st_size)
         except OSError:
             st.warning(f"{m.name} is unavailable: it was deleted.")
             return None
@@ -70,6 +72,12 @@ def _report(kind: str, value: str, saved, data):
                                  f"the test digits: {done:,} of {total:,}"))  # fmt: skip
         bar.empty()
     return cache[key]
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: str, mtime: float, size: int) -> str:
+    """A file version's sha256, hashed once (13 MB for a CNN), not on every rerun."""
+    return sha256_file(path)
 
 
 def shown_ui(rep, data) -> None:
