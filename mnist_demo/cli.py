@@ -1,4 +1,4 @@
-"""The command line: python -m mnist_demo train | evaluate | predict | report | calibrate-unlike.
+"""The command line: train, evaluate, predict, report, calibrate-unlike, finetune, calibrate.
 
 Errors a user can cause print one line and exit with status 2 (1 when some images of a predict
 call failed); tracebacks are for bugs. Modules that import TensorFlow are imported inside the
@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from mnist_demo import MODEL_NAMES, cli_inside
+from mnist_demo import MODEL_NAMES, cli_inside, cli_teach
 from mnist_demo.console import Progress, prediction_line
 from mnist_demo.data import ENV_VAR, load_mnist
 from mnist_demo.errors import (
@@ -41,8 +41,10 @@ OVERRIDES = {
     "--average": ("average_steps", int, "weight averaging: the average over about the last N "
                   "steps is kept (0: the last step's weights)"),
     "--seed": ("seed", int, "the random seed for initialisation and shuffling"),
+    "--validation-split": ("validation_split", float, "the share of the training set held "
+                           "out (its last images), validated on instead of the test set"),
 }  # fmt: skip
-SETTINGS = [setting for setting, _, _ in OVERRIDES.values()] + ["augment", "precision"]
+SETTINGS = [s for s, _, _ in OVERRIDES.values()] + ["augment", "styles", "precision"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", default="cnn", help=f"{MODEL_HELP} (default: cnn)")
     r.add_argument("--json", action="store_true", help="one JSON object per image, one per line")
     cli_inside.add_parsers(sub, MODEL_HELP, DATA_HELP)
+    cli_teach.add_parsers(sub, MODEL_HELP, DATA_HELP)
     return p
 
 
@@ -80,10 +83,12 @@ def _train_parser(t: argparse.ArgumentParser) -> None:
     length.add_argument("--steps", type=int, help="override the recipe's number of steps")
     length.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
     for flag, (setting, kind, text) in OVERRIDES.items():
-        t.add_argument(flag, dest=setting, type=kind, metavar="LR" if kind is float else "N",
+        t.add_argument(flag, dest=setting, type=kind, metavar=flag[2:].split("-")[-1].upper(),
                        help=f"override {text}")  # fmt: skip
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, help="override the "
                    "drawing-like augmentation (shifts, rotations, stroke widths)")  # fmt: skip
+    t.add_argument("--styles", action=argparse.BooleanOptionalAction, help="add handwriting "
+                   "styles: up-stroke 1s, crossbar 7s, elastic warps, loop sizes")  # fmt: skip
     t.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"],
                    help="override the precision (auto: bfloat16 where the CPU has it)")  # fmt: skip
     t.add_argument("--limit", type=int, help="train on the first N training and test images only")
@@ -101,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             "predict": _predict,
             "report": cli_inside.report,
             "calibrate-unlike": cli_inside.calibrate_unlike,
+            "finetune": cli_teach.finetune,
+            "calibrate": cli_teach.calibrate,
         }
         return commands[args.command](args, argv)
     except MnistDemoError as e:
@@ -188,6 +195,8 @@ def _train_in_background(recipe, data, tensorboard_dir):
 
 def _override(recipe, args):
     changes = {s: getattr(args, s) for s in SETTINGS if getattr(args, s) is not None}
+    if changes.get("validation_split"):
+        changes["validation"] = "split"
     if args.steps is not None:
         changes.update(steps=args.steps, epochs=None)
     if args.epochs is not None:

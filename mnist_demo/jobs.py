@@ -66,10 +66,11 @@ class TrainingJob:
         max_seconds: float | None = None,
         isolate: bool | None = None,  # None: ISOLATE
         history: int = 5_000,
+        start=None,  # a finetune.FineTune: fine-tune its network instead of training afresh
     ):
         self.recipe, self.max_seconds = recipe, max_seconds
         self._load_data, self._slots, self._owner_alive = load_data, slots, owner_alive
-        self._max_steps = max_steps
+        self._max_steps, self._start = max_steps, start
         self._runner = ProcessRun if (ISOLATE if isolate is None else isolate) else ThreadRun
         self._stop = threading.Event()
         self._ended = threading.Event()
@@ -168,7 +169,7 @@ class TrainingJob:
         try:
             self._set(RUNNING)
             self._started = time.monotonic()
-            runner = self._runner(self.recipe, self._load_data(), self._max_steps)
+            runner = self._runner(self.recipe, self._load_data(), self._max_steps, self._start)
             with self._lock:
                 self._live, told = runner, list(self._told.values())
             for message in told:  # what was asked for while it waited

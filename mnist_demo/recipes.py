@@ -32,6 +32,9 @@ class Recipe:
     warmup_fraction: float = 0.0
     precision: str = "auto"  # "auto": mixed bfloat16 where the CPU has AMX / AVX-512 BF16
     augment: bool = False  # random shifts, scales, rotations and stroke widths (see augment.py)
+    # Handwriting styles MNIST rarely has: up-stroke 1s, crossbar 7s (styles.py), elastic
+    # distortions and loop sizes (warp.py), on top of `augment`.
+    styles: bool = False
     seed: int = 0  # initial weights and shuffling
     # Keep the running average of the weights over about this many last steps, and make it the
     # trained model (Polyak averaging; see optimizer.py). 0: keep the last step's weights.
@@ -87,6 +90,8 @@ class Recipe:
             extra.append("warm-up + cosine decay")
         if self.augment:
             extra.append("drawing-like augmentation")
+        if self.styles:
+            extra.append("handwriting styles")
         if self.early_stopping_patience:
             extra.append(f"early stopping (patience {self.early_stopping_patience})")
         if self.validation == "split":

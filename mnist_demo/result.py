@@ -32,6 +32,7 @@ class TrainResult:
     train_images: int  # the training set it was given (a validation split included)
     test_images: int  # the test set its accuracy and loss come from
     history: list[dict] = field(default_factory=list)  # its metric events (events.py)
+    extra: dict = field(default_factory=dict)  # more for the record (a fine-tune's figures)
 
     def metadata(self, command: str) -> dict:
         """How this model was trained, for its sidecar (store.save_model adds the file's own
@@ -51,6 +52,7 @@ class TrainResult:
             "stopped_early": self.stopped,
             "command": command,
             "curves": curves(self.history),
+            **self.extra,
         }
 
     def verdict(self, answering: float | None = None) -> str | None:

@@ -24,6 +24,8 @@ from mnist_demo.recipes import Recipe
 from mnist_demo.reporter import EVAL_IMAGES, Reporter
 from mnist_demo.result import TrainResult
 from mnist_demo.schedule import make_optimizer, plan_steps
+from mnist_demo.styles import restyle
+from mnist_demo.warp import random_warp
 
 Event = dict  # see events.py
 Subscriber = Callable[[Event], None]
@@ -126,13 +128,19 @@ def _split(recipe: Recipe, data: Mnist):
 
 
 def _train_dataset(x: np.ndarray, y: np.ndarray, recipe: Recipe):
-    def prep(images, labels):
+    def prep(images, labels, twins=None):
+        if twins is not None:  # with styles: the restyled twin (styles.py), half the time
+            coin = tf.random.uniform([tf.shape(images)[0], 1, 1]) < 0.5
+            images = tf.where(coin, twins, images)
         images = tf.cast(images, tf.float32)[..., None] / 255.0
-        if recipe.augment:
+        if recipe.styles:
+            images = random_warp(images)
+        if recipe.augment or recipe.styles:
             images = augment_batch(images)
         return images, tf.cast(labels, tf.int32)
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    arrays = (x, y, restyle(x, y, recipe.seed)) if recipe.styles else (x, y)
+    ds = tf.data.Dataset.from_tensor_slices(arrays)
     ds = ds.shuffle(len(x), seed=recipe.seed, reshuffle_each_iteration=True).repeat()
     ds = ds.batch(recipe.batch_size, drop_remainder=True)
     return ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

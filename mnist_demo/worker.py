@@ -49,7 +49,7 @@ class ProcessRun:
     """One training in a child process: a fresh `python -m mnist_demo.worker`, which imports only
     what training needs (multiprocessing's spawn would rerun the server's main script there)."""
 
-    def __init__(self, recipe: Recipe, data: Mnist, max_steps: int | None = None):
+    def __init__(self, recipe: Recipe, data: Mnist, max_steps: int | None = None, start=None):
         self._conn, theirs = mp.Pipe()  # a socket pair: the job's end and the child's
         path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         self._proc = subprocess.Popen(
@@ -62,7 +62,7 @@ class ProcessRun:
         self._stopped = False
         self._kind = recipe.model
         self._send_lock = threading.Lock()  # the job's thread and the page's both send
-        self._conn.send((recipe, _on_disk(data), max_steps))
+        self._conn.send((recipe, _on_disk(data), max_steps, start))
 
     def stop(self) -> None:
         if not self._stopped:
@@ -111,10 +111,10 @@ class ProcessRun:
 class ThreadRun:
     """One training in a thread of this process (tests, and where processes cannot be spawned)."""
 
-    def __init__(self, recipe: Recipe, data: Mnist, max_steps: int | None = None):
+    def __init__(self, recipe: Recipe, data: Mnist, max_steps: int | None = None, start=None):
         self._control = Control()
         self._queue: queue.Queue = queue.Queue()
-        args = (self._queue.put, self._control, recipe, data, max_steps)
+        args = (self._queue.put, self._control, recipe, data, max_steps, False, start)
         threading.Thread(
             target=_train, args=args, name=f"train-{recipe.model}", daemon=True
         ).start()
@@ -141,7 +141,7 @@ def _child(fd: int) -> None:
     """The child's side: read the work, train, send events and the result; stop when asked or
     when the job's end of the connection closes (the server went away)."""
     conn = Connection(fd)
-    recipe, files, max_steps = conn.recv()
+    recipe, files, max_steps, start = conn.recv()
     if NICE:
         os.nice(NICE)
     data = _from_disk(files)
@@ -151,7 +151,7 @@ def _child(fd: int) -> None:
 
     import_tensorflow_quietly()
     try:
-        _train(conn.send, control, recipe, data, max_steps, portable=True)
+        _train(conn.send, control, recipe, data, max_steps, True, start)
     except OSError:  # the job is gone: nobody to send to
         pass
 
@@ -202,13 +202,15 @@ def _listen(conn: Connection, control: Control) -> None:
         control.apply(("stop",))
 
 
-def _train(send, control, recipe: Recipe, data: Mnist, max_steps: int | None, portable=False):
-    """Run the engine, sending each event, then the result or the error, through `send`."""
-    from mnist_demo import training  # TensorFlow loads here: in the child, or off the page's thread
+def _train(send, control, recipe: Recipe, data: Mnist, max_steps, portable=False, start=None):
+    """Run the engine (or fine-tune `start`, a finetune.FineTune), sending each event, then the
+    result or the error, through `send`."""
+    from mnist_demo import finetune, training  # TensorFlow loads here: off the page's thread
 
+    run = training.train if start is None else finetune.finetune
     try:
-        result = training.train(recipe, data, subscribers=[lambda e: send(("event", e))],
-                                control=control, max_steps=max_steps)  # fmt: skip
+        result = run(start or recipe, data, subscribers=[lambda e: send(("event", e))],
+                     control=control, max_steps=max_steps)  # fmt: skip
         send(("result", _portable(result) if portable else result))
     except MnistDemoError as e:
         send(("error", str(e)))

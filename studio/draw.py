@@ -16,6 +16,7 @@ from studio import state
 from studio.cards import details_html, plain, reading_html, seen_png
 from studio.choose import Choice, choose_model
 from studio.inside import inside_ui
+from studio.teach import my_digits_ui, teach_bar_ui
 
 log = logging.getLogger(__name__)
 CANVAS_SIZE = 280
@@ -130,23 +131,27 @@ def draw_and_predict_ui(canvas, saved) -> None:
                 # Fixed places for the answer: written empty when there is none, so that a
                 # cleared canvas never leaves the last answer on screen.
                 slots.append((st.empty(), st.empty()))
-        predictions_ui(drawing, choices, slots, reading)
+        x, answer = predictions_ui(drawing, choices, slots, reading)
+        if x is not None:
+            teach_bar_ui(drawing, x, answer)
+        my_digits_ui(choices)
     inside_ui(choices)  # in this fragment: it follows every stroke
 
 
-def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, reading) -> None:
+def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, reading):
     """Every model's digit first (its metric is what people look at), then the details: the
-    metrics' deltas reach the browser before the bars and images are even built."""
+    metrics' deltas reach the browser before the bars and images are even built. Returns the
+    28x28 read and the first model's digit, or (None, None)."""
     if drawing is None:
         show_to_training(None)
         st.info(HINT)
-        return
+        return None, None
     try:
         x = preprocess(drawing)
     except DrawingError as e:
         show_to_training(None)
         st.info(f"{e}.")
-        return
+        return None, None
     show_to_training(x)
     answers = [metric_ui(choice, x, slot) for choice, slot in zip(choices, slots)]
     reading.html(
@@ -159,6 +164,8 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, rea
         if answer is not None:
             probs, box = answer
             box.html(details_html(choice.label, probs, seen))
+    first = next((a for a in answers if a is not None), None)
+    return x, None if first is None else int(first[0].argmax())
 
 
 UNLIKE = (

@@ -30,6 +30,20 @@ def finish(view) -> None:
     st.rerun(scope="app")
 
 
+def finetuned(res) -> str:
+    """A fine-tune's before and after, in a sentence or two."""
+    f = res.extra["finetune"]
+    before, after = f["before"], f["after"]
+    text = (f"{MODEL_KINDS[res.recipe.model]} fine-tuned on {f['trained_on']} of your digits, "
+            f"{res.steps:,} steps in {res.seconds:.1f} s. MNIST test accuracy "
+            f"{before['mnist_test']:.2%} before → {after['mnist_test']:.2%} after.")  # fmt: skip
+    if after["taught"] is None:
+        return text + (" None of your digits was held out to measure it: keep two or more "
+                       "of a digit for that.")  # fmt: skip
+    return text + (f" Your {f['held_out']} held-out digits (never trained on): "
+                   f"{before['taught']:.0%} right before → {after['taught']:.0%} after.")  # fmt: skip
+
+
 def keep(view) -> None:
     """The new model joins this session's choices; it answers unless it is no good."""
     res, saved = view.result, state.saved_models()
@@ -49,6 +63,8 @@ def keep(view) -> None:
         f"{word}{STOP_REASONS.get(view.stop_reason, '')}: {name} trained {res.steps:,} steps "
         f"in {res.seconds:.1f} s (seed {res.recipe.seed}), test accuracy {res.test_accuracy:.2%}."
     )
+    if "finetune" in res.extra:
+        done = f"{word}{STOP_REASONS.get(view.stop_reason, '')}: {finetuned(res)}"
     if warning:
         set_aside(kind, saved)
         st.session_state[state.MESSAGE] = (

@@ -167,7 +167,9 @@ def estimate_text(recipe: Recipe) -> str:
     return f"About {seconds:.0f} s here (the last run went at {rate:,.0f} digits/s)."
 
 
-def start_training(recipe: Recipe) -> None:
+def start_training(recipe: Recipe, start=None) -> None:
+    """A training by `recipe`, or the fine-tune `start` (finetune.FineTune), for this session."""
+
     def load():
         data, error = state.mnist_or_error()
         if error:
@@ -182,6 +184,7 @@ def start_training(recipe: Recipe) -> None:
         state.training_slots(),
         owner_alive=session_liveness(),
         max_seconds=state.MAX_TRAIN_S,
+        start=start,
     )
     st.session_state[state.JOB] = job.start()
 

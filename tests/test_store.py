@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from harness import ROOT
+from harness import ROOT, without_record
 from mnist_demo.errors import ModelFileError, SaveRefused, ShippedModelError, UnknownModelError
 from mnist_demo.models import build_model
 from mnist_demo.saving import check_room, delete_model, save_model
@@ -87,7 +87,7 @@ def test_damaged_files_give_a_clear_error(saved, damage, words):
 
 def test_a_sidecar_only_model_whose_sha256_differs_is_refused(tmp_path):
     shipped = ROOT / "weights"
-    shutil.copy(shipped / "mlp.keras", tmp_path / "old.keras")  # its record is its sidecar
+    without_record(shipped / "mlp.keras", tmp_path / "old.keras")  # its record is its sidecar
     meta = json.loads((shipped / "mlp.json").read_text())
     (tmp_path / "old.json").write_text(json.dumps(meta))
     assert load_model(tmp_path / "old.keras").count_params() == 669_706
@@ -317,7 +317,7 @@ def test_a_keras_file_with_no_record_is_listed_with_its_kind_from_its_layers(tmp
     ],
 )
 def test_a_sidecar_with_a_wrong_field_makes_its_model_unavailable(tmp_path, field, value):
-    shutil.copy(ROOT / "weights" / "mlp.keras", tmp_path / "odd.keras")
+    without_record(ROOT / "weights" / "mlp.keras", tmp_path / "odd.keras")
     meta = json.loads((ROOT / "weights" / "mlp.json").read_text())
     (tmp_path / "odd.json").write_text(json.dumps({**meta, field: value}))
     [listed] = list_models(tmp_path)

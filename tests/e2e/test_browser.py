@@ -436,3 +436,45 @@ def test_inside_the_networks_and_the_test_report(page):
     pick(page, report, "Look inside the networks at one of them", re.compile(r"^test digit #"))
     expect(inside.get_by_text(re.compile(r"Test digit #\d+ \(a \d\)"))).to_be_visible(timeout=UI)
     no_traceback(page)
+
+
+TAUGHT = [1, 1, 7, 7, 4, 4, 0, 0, 2, 3]  # ten digits, two each of four: some are held out
+
+
+def teach(page, canvas, digit: int, i: int) -> None:
+    """Draw `digit` (each time at its own size and place) and keep it with "Wrong? This is a"."""
+    draw_digit(page, canvas, digit, offset=(6 * (i % 3) - 6, 5 * (i % 2)), scale=0.8 + 0.04 * i)
+    expect(metric_value(page, "Prediction · CNN")).to_have_text(re.compile(r"\d"), timeout=UI)
+    bar = page.get_by_role("radiogroup", name="Wrong? This is a ...")
+    bar.get_by_role("radio", name=str(digit), exact=True).click()
+    expect(page.get_by_text(f"Kept in My digits as a {digit}")).to_be_visible(timeout=UI)
+    expect(page.get_by_text(f"My digits ({i + 1})")).to_be_visible()
+
+
+def test_taught_digits_fine_tune_the_chosen_network(page):
+    canvas = canvas_of(page)
+    for i, digit in enumerate(TAUGHT):
+        teach(page, canvas, digit, i)
+        if i == 0:
+            expect(page.get_by_alt_text("a taught 1")).to_have_count(1)
+        clear(page)
+    for digit in set(TAUGHT):
+        expect(page.get_by_alt_text(f"a taught {digit}")).to_have_count(TAUGHT.count(digit))
+    # One removed, one kept again: the gallery follows.
+    page.get_by_role("button", name="Remove").first.click()
+    expect(page.get_by_text(f"My digits ({len(TAUGHT) - 1})")).to_be_visible(timeout=UI)
+    teach(page, canvas, TAUGHT[-1], len(TAUGHT) - 1)
+    clear(page)
+    page.get_by_role("button", name="Fine-tune on my digits").click()
+    done = page.get_by_text(re.compile("fine-tuned on 6 of your digits"))
+    expect(done).to_be_visible(timeout=SLOW)
+    text = done.inner_text()
+    figures = re.search(r"MNIST test accuracy ([\d.]+)% before → ([\d.]+)% after", text)
+    assert figures and float(figures[2]) > 90, text
+    assert re.search(r"Your 4 held-out digits \(never trained on\): \d+% right before → \d+% "
+                     "after", text), text  # fmt: skip
+    chosen = page.get_by_role("combobox", name="CNN model")
+    expect(chosen).to_have_value(re.compile("Trained in this session"))
+    draw_digit(page, canvas, 7)
+    expect(metric_value(page, "Prediction · CNN")).to_have_text("7", timeout=UI)
+    no_traceback(page)

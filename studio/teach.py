@@ -1,0 +1,181 @@
+"""Teach the networks your handwriting: correct a prediction, keep your digits, fine-tune on them.
+
+Under the predictions, "Wrong? This is a ..." keeps the drawing with the digit it really is, and
+"Right" keeps it with the digit the networks read. "My digits" shows what was kept (the drawing
+and the 28x28 the networks see), per digit, each removable; it downloads as an .npz and uploads
+again later. "Fine-tune on my digits" trains the chosen network on them as a training job
+(mnist_demo/finetune.py); when it ends it answers the drawings, and the training panel says how
+it did before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from mnist_demo import MODEL_KINDS
+from mnist_demo.teach import MAX_TAUGHT, TaughtFileError, as_uint8, counts, from_npz, to_npz
+from studio import state
+from studio.pictures import png
+
+THUMB = 56  # pixels: the drawing's thumbnail, and the 28x28 shown twice its size
+SHOWN = 60  # the gallery's latest digits with a picture each (all count and download)
+_ids = itertools.count(1)
+
+
+def teach_bar_ui(drawing: np.ndarray, x: np.ndarray, answer: int | None) -> None:
+    """Under the predictions: "Wrong? This is a ..." and "Right"."""
+    digits = st.session_state[state.TAUGHT_DIGITS]
+    x8 = as_uint8(x)
+    key = hashlib.sha1(x8.tobytes()).hexdigest()
+    kept = next((d for d in digits if d["key"] == key), None)
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left.segmented_control(
+        "Wrong? This is a ...", [str(d) for d in range(10)], key=state.TEACH_PICK,
+        on_change=_picked, args=(drawing, x8, key),
+        help="Keep this drawing as the digit it is: your digits can fine-tune the networks.",
+    )  # fmt: skip
+    if answer is not None:
+        right.button(f"Right: a {answer}", key=state.TEACH_RIGHT, on_click=teach,
+                     args=(drawing, x8, key, answer), width="stretch")  # fmt: skip
+    note = st.session_state.get(state.TEACH_NOTE)
+    if kept is not None:
+        st.caption(f"Kept in My digits as a {kept['y']}. Clear the canvas to draw the next one.")
+    elif note:
+        getattr(st, note[0])(note[1])
+
+
+def _picked(drawing, x8, key) -> None:
+    pick = st.session_state.get(state.TEACH_PICK)
+    st.session_state[state.TEACH_PICK] = None  # ready for the next drawing
+    if pick is not None:
+        teach(drawing, x8, key, int(pick))
+
+
+def teach(drawing, x8: np.ndarray, key: str, digit: int) -> None:
+    """Keep the drawing as `digit` (a drawing kept already changes its digit)."""
+    digits = st.session_state[state.TAUGHT_DIGITS]
+    st.session_state[state.TEACH_NOTE] = None
+    for d in digits:
+        if d["key"] == key:
+            d["y"] = digit
+            return
+    if len(digits) >= MAX_TAUGHT:
+        st.session_state[state.TEACH_NOTE] = (
+            "warning", f"My digits holds {MAX_TAUGHT} already: remove some to keep more.")  # fmt: skip
+        return
+    digits.append({"id": next(_ids), "key": key, "x": x8, "y": digit, "thumb": _thumb(drawing)})
+
+
+def _thumb(drawing: np.ndarray | None) -> np.ndarray | None:
+    """The drawing as people see it, small: grey (THUMB, THUMB), light ink on dark."""
+    if drawing is None:
+        return None
+    im = np.asarray(drawing, dtype=np.float32)
+    grey = im[..., :3].mean(2) if im.ndim == 3 else im
+    if im.ndim == 3 and im.shape[2] == 4:  # the canvas: ink over a transparent background
+        grey = grey * im[..., 3] / 255
+    small = Image.fromarray(grey.round().astype(np.uint8)).resize(
+        (THUMB, THUMB), Image.Resampling.BOX
+    )
+    return np.asarray(small)
+
+
+def my_digits_ui(choices) -> None:
+    """The gallery, its file, and the fine-tune button."""
+    digits = st.session_state[state.TAUGHT_DIGITS]
+    with st.expander(f"My digits ({len(digits)})", expanded=bool(digits)):
+        if not digits:
+            st.caption("Digits you keep with “Wrong? This is a ...” or “Right” show here. "
+                       "Ten or more (a few of each digit) can fine-tune a network.")  # fmt: skip
+        else:
+            per = counts([d["y"] for d in digits])
+            st.markdown("  ·  ".join(f"**{k}**: {n}" for k, n in enumerate(per) if n))
+            _gallery(digits)
+        _file_ui(digits)
+        finetune_ui(digits, choices)
+
+
+def _gallery(digits: list[dict]) -> None:
+    shown = digits[-SHOWN:][::-1]
+    if len(digits) > SHOWN:
+        st.caption(f"The latest {SHOWN} of {len(digits)}.")
+    for row in range(0, len(shown), 6):
+        for col, d in zip(st.columns(6), shown[row : row + 6]):
+            big = np.kron(d["x"], np.ones((2, 2), np.uint8))
+            pair = big if d["thumb"] is None else np.concatenate([d["thumb"], big], 1)
+            col.html(f'<img src="{png(pair)}" alt="a taught {d["y"]}" '
+                     f'style="image-rendering:pixelated;max-width:100%"><br>a {d["y"]}')  # fmt: skip
+            col.button("Remove", key=f"teach_remove_{d['id']}", on_click=_remove, args=(d["id"],))
+
+
+def _remove(ident: int) -> None:
+    digits = st.session_state[state.TAUGHT_DIGITS]
+    digits[:] = [d for d in digits if d["id"] != ident]
+
+
+def _file_ui(digits: list[dict]) -> None:
+    left, right = st.columns(2)
+    if digits:
+        data = to_npz(np.stack([d["x"] for d in digits]), [d["y"] for d in digits])
+        left.download_button("Download my digits (.npz)", data, file_name="my-digits.npz",
+                             mime="application/octet-stream", on_click="ignore")  # fmt: skip
+    upload = right.file_uploader("Add digits from a file (.npz)", type=["npz"],
+                                 key=state.TEACH_UPLOAD)  # fmt: skip
+    if upload is not None and upload.file_id not in st.session_state[state.TEACH_FILES]:
+        st.session_state[state.TEACH_FILES].add(upload.file_id)
+        st.session_state[state.TEACH_FILE_NOTE] = _add_file(upload.name, upload.getvalue())
+    note = st.session_state.get(state.TEACH_FILE_NOTE)
+    if note:
+        getattr(right, note[0])(note[1])
+
+
+def _add_file(name: str, data: bytes) -> tuple[str, str]:
+    digits = st.session_state[state.TAUGHT_DIGITS]
+    try:
+        x, y = from_npz(data, name, MAX_TAUGHT)
+    except TaughtFileError as e:
+        return "error", str(e)
+    room = MAX_TAUGHT - len(digits)
+    known = {d["key"] for d in digits}
+    added = 0
+    for xi, yi in zip(x[:room], y[:room]):
+        key = hashlib.sha1(xi.tobytes()).hexdigest()
+        if key not in known:
+            digits.append({"id": next(_ids), "key": key, "x": xi, "y": int(yi), "thumb": None})
+            known.add(key)
+            added += 1
+    left_out = f"; {len(x) - room} left out (at most {MAX_TAUGHT})" if len(x) > room else ""
+    return "success", f"Added {added} digits from {name}{left_out}."
+
+
+def finetune_ui(digits: list[dict], choices) -> None:
+    from studio.train import start_training  # the training panel's own start
+
+    job = st.session_state.get(state.JOB)
+    busy = job is not None and job.state in ("waiting", "running")
+    usable = [c for c in choices if c.predictor is not None]
+    if not usable:
+        return
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    names = {c.kind: f"{MODEL_KINDS[c.kind]} ({c.label})" for c in usable}
+    kind = left.radio("Network to fine-tune", list(names), format_func=names.get,
+                      key=state.TEACH_KIND)  # fmt: skip
+    pressed = right.button("Fine-tune on my digits", type="primary", key=state.TEACH_FINETUNE,
+                           disabled=busy or len(digits) < 2)  # fmt: skip
+    st.caption("A few seconds of training on your digits mixed with MNIST's (so that it does "
+               "not forget them); 1 in 5 of each digit you kept twice or more is held out to "
+               "measure it. Follow it in the training panel below.")  # fmt: skip
+    if pressed and not busy:
+        from mnist_demo.finetune import FineTune
+
+        choice = next(c for c in usable if c.kind == kind)
+        x = np.stack([d["x"] for d in digits])
+        y = np.array([d["y"] for d in digits], np.uint8)
+        spec = FineTune(kind, choice.predictor.model.get_weights(), x, y, base=choice.label)
+        start_training(spec.recipe, spec)
+        st.rerun(scope="app")  # the training panel shows the run
