@@ -1,4 +1,5 @@
 import fcntl
+import hashlib
 import json
 import shutil
 import subprocess
@@ -89,6 +90,7 @@ def test_a_sidecar_only_model_whose_sha256_differs_is_refused(tmp_path):
     shipped = ROOT / "weights"
     without_record(shipped / "mlp.keras", tmp_path / "old.keras")  # its record is its sidecar
     meta = json.loads((shipped / "mlp.json").read_text())
+    meta["sha256"] = hashlib.sha256((tmp_path / "old.keras").read_bytes()).hexdigest()
     (tmp_path / "old.json").write_text(json.dumps(meta))
     assert load_model(tmp_path / "old.keras").count_params() == 669_706
     (tmp_path / "old.json").write_text(json.dumps({**meta, "sha256": "0" * 64}))

@@ -465,6 +465,7 @@ def test_taught_digits_fine_tune_the_chosen_network(page):
     expect(page.get_by_text(f"My digits ({len(TAUGHT) - 1})")).to_be_visible(timeout=UI)
     teach(page, canvas, TAUGHT[-1], len(TAUGHT) - 1)
     clear(page)
+    kept_file_round_trips(page)
     page.get_by_role("button", name="Fine-tune on my digits").click()
     done = page.get_by_text(re.compile("fine-tuned on 6 of your digits"))
     expect(done).to_be_visible(timeout=SLOW)
@@ -478,3 +479,21 @@ def test_taught_digits_fine_tune_the_chosen_network(page):
     draw_digit(page, canvas, 7)
     expect(metric_value(page, "Prediction · CNN")).to_have_text("7", timeout=UI)
     no_traceback(page)
+
+
+def kept_file_round_trips(page) -> None:
+    """My digits download as an .npz NumPy reads; a bad file is refused with a reason; the
+    downloaded one uploads again (its digits are known: none added twice)."""
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download my digits (.npz)").click()
+    with np.load(got.value.path()) as f:
+        assert f["x"].dtype == np.uint8 and f["x"].shape == (len(TAUGHT), 28, 28)
+        assert sorted(f["y"].tolist()) == sorted(TAUGHT)
+        assert (f["x"].reshape(len(TAUGHT), -1).max(1) > 200).all()  # ink in every one
+    upload = page.locator(".st-key-teach_upload input[type=file]")
+    upload.set_input_files(files=[{"name": "bad.npz", "mimeType": "application/octet-stream",
+                                   "buffer": b"not a zip"}])  # fmt: skip
+    expect(page.get_by_text("bad.npz is not an .npz file")).to_be_visible(timeout=UI)
+    upload.set_input_files(got.value.path())
+    expect(page.get_by_text(re.compile(r"Added 0 digits from"))).to_be_visible(timeout=UI)
+    expect(page.get_by_text(f"My digits ({len(TAUGHT)})")).to_be_visible()
