@@ -466,6 +466,11 @@ def test_taught_digits_fine_tune_the_chosen_network(page):
     teach(page, canvas, TAUGHT[-1], len(TAUGHT) - 1)
     clear(page)
     kept_file_round_trips(page)
+    draw_digit(page, canvas, 7)
+    expect(metric_value(page, "Prediction · CNN")).to_have_text("7", timeout=UI)
+    page.get_by_text("Wrong? This is a ...").scroll_into_view_if_needed()
+    shoot(page, "teach.png")
+    clear(page)
     page.get_by_role("button", name="Fine-tune on my digits").click()
     done = page.get_by_text(re.compile("fine-tuned on 6 of your digits"))
     expect(done).to_be_visible(timeout=SLOW)
@@ -494,6 +499,8 @@ def kept_file_round_trips(page) -> None:
     upload.set_input_files(files=[{"name": "bad.npz", "mimeType": "application/octet-stream",
                                    "buffer": b"not a zip"}])  # fmt: skip
     expect(page.get_by_text("bad.npz is not an .npz file")).to_be_visible(timeout=UI)
-    upload.set_input_files(got.value.path())
-    expect(page.get_by_text(re.compile(r"Added 0 digits from"))).to_be_visible(timeout=UI)
+    kept = Path(got.value.path()).read_bytes()  # the download's own name has no extension
+    upload.set_input_files(files=[{"name": got.value.suggested_filename,
+                                   "mimeType": "application/octet-stream", "buffer": kept}])  # fmt: skip
+    expect(page.get_by_text("Added 0 digits from my-digits.npz")).to_be_visible(timeout=UI)
     expect(page.get_by_text(f"My digits ({len(TAUGHT)})")).to_be_visible()
