@@ -162,14 +162,14 @@ def finetune_ui(digits: list[dict], choices) -> None:
     if not usable:
         return
     left, right = st.columns([1, 2], vertical_alignment="bottom")
-    names = {c.kind: f"{MODEL_KINDS[c.kind]} ({c.label})" for c in usable}
-    kind = left.radio("Network to fine-tune", list(names), format_func=names.get,
-                      key=state.TEACH_KIND)  # fmt: skip
+    kind = left.radio("Which one learns your digits", [c.kind for c in usable], horizontal=True,
+                      format_func=MODEL_KINDS.get, key=state.TEACH_KIND)  # fmt: skip
     pressed = right.button("Fine-tune on my digits", type="primary", key=state.TEACH_FINETUNE,
                            disabled=busy or len(digits) < 2)  # fmt: skip
-    st.caption("A few seconds of training on your digits mixed with MNIST's (so that it does "
-               "not forget them); 1 in 5 of each digit you kept twice or more is held out to "
-               "measure it. Follow it in the training panel below.")  # fmt: skip
+    st.caption("It starts from the model chosen above for it (shipped, saved or this "
+               "session's) and trains a few seconds on your digits mixed with MNIST's, so that "
+               "it does not forget them; 1 in 5 of each digit you kept twice or more is held "
+               "out to measure it. Follow it in the training panel below.")  # fmt: skip
     if pressed and not busy:
         from mnist_demo.finetune import FineTune
 

@@ -243,3 +243,27 @@ def test_a_fresh_network_is_not_the_reference():
     images, labels, _ = load_set()
     x = np.stack([preprocess(im) for im in images[:200]])
     assert (predict_probs(build_model("cnn"), x).argmax(1) == labels[:200]).mean() < 0.5
+
+
+def test_a_finetune_runs_as_a_job_streams_events_and_stops_when_asked(small):
+    from mnist_demo.finetune import FineTune, fine_tune_recipe
+    from mnist_demo.jobs import STOPPED, TrainingJob
+    from mnist_demo.slots import TrainingSlots
+
+    images, labels = mirrored((3, 6), 4, seed=3)
+    x = np.stack([np.round(preprocess(im) * 255).astype(np.uint8) for im in images])
+    base = load_model("mlp")
+    spec = FineTune("mlp", base.get_weights(), x, labels, base="mlp",
+                    recipe=fine_tune_recipe("mlp", steps=100_000))  # fmt: skip
+    job = TrainingJob(spec.recipe, lambda: small, TrainingSlots(1), isolate=False, start=spec)
+    job.start()
+    while not any(e["kind"] == "step" for e in job.view().events):  # training, not loading
+        assert not job.wait_end(0.05), job.view().error
+    job.stop()
+    assert job.wait_end(60)
+    view = job.view()
+    assert view.state == STOPPED and view.result.stopped, view.error
+    report = view.result.extra["finetune"]
+    assert report["held_out"] == 2 and report["trained_on"] == 6  # one of each digit's four
+    assert 0 < view.result.steps < 100_000
+    assert view.recipe.name == "fine-tune"
