@@ -2,6 +2,7 @@
 
     python benchmarks/classroom.py                  # 8 visitors, 30 s windows
     python benchmarks/classroom.py --visitors 8 --window 30 --json
+    python benchmarks/classroom.py --trainings 6 --steps 150   # 6 Train presses: threads vs Ray
 
 The visitors are not browsers: each is a websocket session speaking Streamlit's own protocol,
 replaying the messages a real browser sent for a stroke and a clear (recorded first, once, from
@@ -309,7 +310,19 @@ def main() -> None:
     ap.add_argument("--window", type=float, default=30, help="seconds per measuring window")
     ap.add_argument("--strokes", type=int, default=60, help="strokes for the CPU figure")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--trainings", type=int, help="instead: N visitors press Train at once, on "
+                    "this server's one slot and on a local Ray (classroom_jobs.py)")  # fmt: skip
+    ap.add_argument("--steps", type=int, default=150, help="with --trainings: each one's steps")
+    ap.add_argument("--ray-cpus", type=int, default=2, help="with --trainings: the local Ray's")
+    ap.add_argument("--cpus-per-training", type=float, default=1)
     args = ap.parse_args()
+    if args.trainings:
+        import classroom_jobs
+
+        out = classroom_jobs.compare(args.trainings, args.steps, args.ray_cpus,
+                                     args.cpus_per_training)  # fmt: skip
+        print(json.dumps(out)) if args.json else classroom_jobs.report(out)
+        return
     from harness.browser import start_app
 
     with tempfile.TemporaryDirectory() as tmp:

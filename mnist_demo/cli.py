@@ -2,8 +2,7 @@
 
 Errors a user can cause print one line and exit with status 2 (1 when some images of a predict
 call failed); tracebacks are for bugs. Modules that import TensorFlow are imported inside the
-commands, after `import_tensorflow_quietly()`: imported here, they would make `--help` and every
-mistyped flag wait seconds for TensorFlow and print its start-up chatter.
+commands, after `import_tensorflow_quietly()`: else `--help` would wait seconds for TensorFlow.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ import threading
 
 import numpy as np
 
-from mnist_demo import MODEL_NAMES, cli_inside, cli_teach
-from mnist_demo.console import Progress, prediction_line
+from mnist_demo import MODEL_NAMES, cli_inside, cli_teach, cluster
+from mnist_demo.console import Progress, in_background, prediction_line
 from mnist_demo.data import ENV_VAR, load_mnist
 from mnist_demo.errors import (
     BlankDrawing,
@@ -92,6 +91,7 @@ def _train_parser(t: argparse.ArgumentParser) -> None:
     t.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"],
                    help="override the precision (auto: bfloat16 where the CPU has it)")  # fmt: skip
     t.add_argument("--limit", type=int, help="train on the first N training and test images only")
+    t.add_argument("--ray", action="store_true", help="train on $MNIST_STUDIO_RAY_ADDRESS's Ray")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,7 +137,7 @@ def _train(args, argv) -> int:
         data = data.head(args.limit)
     print(f"training {recipe.model} with the {recipe.name} recipe on {len(data.x_train)} images "
           f"({data.source})", flush=True)  # fmt: skip
-    res = _train_in_background(recipe, data, args.tensorboard)
+    res = (cluster.train if args.ray else _train_in_background)(recipe, data, args.tensorboard)
     print(f"{'stopped' if res.stopped else 'done'}: {res.steps} steps ({res.epochs:.2f} epochs) "
           f"in {res.seconds:.1f} s, {res.precision}; test accuracy {res.test_accuracy:.4f}, "
           f"loss {res.test_loss:.4f}")  # fmt: skip
@@ -169,28 +169,12 @@ def _train_in_background(recipe, data, tensorboard_dir):
     (a KeyboardInterrupt inside TensorFlow would lose it)."""
     from mnist_demo.training import train
 
-    stop, box, progress = threading.Event(), {}, Progress()
-
-    def work():
-        try:
-            box["result"] = train(recipe, data, subscribers=[progress], stop=stop,
-                                  tensorboard_dir=tensorboard_dir)  # fmt: skip
-        except BaseException as e:  # handed to the main thread
-            box["error"] = e
-
-    worker = threading.Thread(target=work, name="train", daemon=True)
-    worker.start()
+    stop, progress = threading.Event(), Progress()
     try:
-        while worker.is_alive():
-            worker.join(0.2)
-    except KeyboardInterrupt:
-        print("\nstopping after this batch...", file=sys.stderr, flush=True)
-        stop.set()
-        worker.join()
-    progress.close()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+        return in_background(lambda: train(recipe, data, subscribers=[progress], stop=stop,
+                                           tensorboard_dir=tensorboard_dir), stop.set)  # fmt: skip
+    finally:
+        progress.close()
 
 
 def _override(recipe, args):

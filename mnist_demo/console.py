@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 
 from mnist_demo.events import EVAL, HELD_OUT, PROGRESS, fraction_done, held_out_key, seconds_left
@@ -53,3 +54,29 @@ def prediction_line(path: str, probs, error: str | None, as_json: bool, unlike=N
         return json.dumps({"image": path, "digit": digit, "probabilities": rounded,
                            "unlike_digit": unlike})  # fmt: skip
     return f"{path}: {digit} ({probs[digit]:.1%})"
+
+
+def in_background(work, stop) -> object:
+    """`work()` in a thread, so that Ctrl-C calls `stop()` (a training then ends after its
+    current step and keeps its model: a KeyboardInterrupt inside TensorFlow would lose it);
+    returns what work() returned, or raises what it raised."""
+    box = {}
+
+    def run():
+        try:
+            box["result"] = work()
+        except BaseException as e:  # handed to the main thread
+            box["error"] = e
+
+    worker = threading.Thread(target=run, name="train", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        print("\nstopping after this step...", file=sys.stderr, flush=True)
+        stop()
+        worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]

@@ -1,7 +1,8 @@
 """The metric events the training engine emits, and how a front end reads them.
 
 An event is a plain dict: "kind" (one of those below), "step", "total_steps", "epoch",
-"samples", "elapsed" (seconds of training, pauses and evaluations left out) and "samples_per_s".
+"samples", "elapsed" (seconds of training, pauses and evaluations left out), "samples_per_s" and
+"wall" (the clock time it happened, time.time()).
 - start, step and rate events add "learning_rate" (the one the next step uses) and "lr_factor"
   (what the caller multiplied the recipe's by; a rate event says it changed);
 - step events add "loss" and "accuracy": the means over the training batches since the last

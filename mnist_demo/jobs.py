@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mnist_demo import cluster
 from mnist_demo.data import Mnist
 from mnist_demo.errors import MnistDemoError, first_line
 from mnist_demo.events import PROGRESS, seconds_left
@@ -72,6 +73,8 @@ class TrainingJob:
         self._load_data, self._slots, self._owner_alive = load_data, slots, owner_alive
         self._max_steps, self._start = max_steps, start
         self._runner = ProcessRun if (ISOLATE if isolate is None else isolate) else ThreadRun
+        if isolate is None and cluster.address():  # a Ray cluster trains: see cluster.py
+            self._runner = cluster.RayRun
         self._stop = threading.Event()
         self._ended = threading.Event()
         self._lock = threading.Lock()

@@ -175,6 +175,7 @@ class Reporter(keras.callbacks.Callback):
             "samples": self.step * self.recipe.batch_size,
             "elapsed": now - self.t0,
             "samples_per_s": self.rate,
+            "wall": time.time(),  # the clock time it happened: how late a page sees it
         }
 
     def _emit(self, event: Event) -> None:

@@ -45,7 +45,18 @@ NICE = int(os.environ.get("MNIST_STUDIO_TRAINING_NICE", "0"))
 POLL_S = 0.25  # how often a waiting runner looks at its stop request
 
 
-class ProcessRun:
+class StopsOnce:
+    """stop() sends one stop command through the runner's tell()."""
+
+    _stopped = False
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self.tell(("stop",))
+
+
+class ProcessRun(StopsOnce):
     """One training in a child process: a fresh `python -m mnist_demo.worker`, which imports only
     what training needs (multiprocessing's spawn would rerun the server's main script there)."""
 
@@ -59,15 +70,9 @@ class ProcessRun:
             env={**os.environ, "PYTHONPATH": path},
         )
         theirs.close()
-        self._stopped = False
         self._kind = recipe.model
         self._send_lock = threading.Lock()  # the job's thread and the page's both send
         self._conn.send((recipe, _on_disk(data), max_steps, start))
-
-    def stop(self) -> None:
-        if not self._stopped:
-            self._stopped = True
-            self.tell(("stop",))
 
     def tell(self, message: tuple) -> None:
         """A command for the training (control.Control.apply): pause, resume, a rate, a drawing."""

@@ -9,13 +9,15 @@ from mnist_demo.events import FINAL, PAUSE, PROGRESS, fraction_done, seconds_lef
 from mnist_demo.jobs import RUNNING
 
 
-def waiting_text(view) -> str:
+def waiting_text(view, cluster: tuple[int, float] | None = None) -> str:
+    """Where a queued training stands; `cluster`: (trainings at once, CPUs) of a Ray cluster."""
     ahead = "yours is next" if view.place <= 1 else f"{view.place - 1} ahead of yours"
     left = f", about {view.others_left_s:.0f} s left" if view.others_left_s is not None else ""
-    return (
-        f"Another training is running on this server{left}; {ahead} in line. "
-        "Yours starts when its turn comes; Cancel to leave the line."
-    )
+    where = "Another training is running on this server"
+    if cluster is not None:
+        where = (f"All {cluster[0]} places for trainings on the cluster ({cluster[1]:.0f} CPUs) "
+                 "are taken")  # fmt: skip
+    return f"{where}{left}; {ahead} in line. Yours starts when its turn comes; Cancel to leave the line."
 
 
 def progress_ui(view) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from mnist_demo import cluster
 from mnist_demo.data import load_mnist
 from mnist_demo.errors import DataError, MnistDemoError
 from mnist_demo.jobs import TrainingSlots
@@ -78,7 +79,21 @@ def server_memory() -> None:
 
 @st.cache_resource(show_spinner=False)
 def training_slots() -> TrainingSlots:
-    return TrainingSlots(MAX_TRAININGS)
+    """This server's trainings at once; on a Ray cluster, as many as its CPUs hold (cluster.py)."""
+    size = cluster_size()
+    return TrainingSlots(size[0] if size else MAX_TRAININGS)
+
+
+@st.cache_resource(show_spinner=False)
+def cluster_size() -> tuple[int, float] | None:
+    """(trainings at once, CPUs) of the Ray cluster trainings run on, or None: this server. A
+    cluster that cannot be reached gives None here; each training then says why it failed."""
+    if not cluster.address():
+        return None
+    try:
+        return cluster.cluster_size()
+    except MnistDemoError:
+        return None
 
 
 @st.cache_resource(show_spinner=False)

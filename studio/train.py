@@ -151,10 +151,9 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
     if not active:
         b4.caption(estimate_text(recipe))
     if not active and state.training_slots().busy():
-        st.info(
-            "Another training is running on this server right now. Press Train to queue up: "
-            "yours starts when it ends."
-        )
+        where = "every place on the cluster is taken" if state.cluster_size() else (
+            "another training is running on this server")  # fmt: skip
+        st.info(f"Right now {where}. Press Train to queue up: yours starts when one ends.")
 
 
 def estimate_text(recipe: Recipe) -> str:
@@ -215,7 +214,7 @@ def live_ui() -> None:
     if st.session_state.get(state.SHOWN_WAITING) and view.state != WAITING:
         st.rerun(scope="app")  # the queued training started: Cancel becomes Stop
     if view.state == WAITING:
-        st.info(waiting_text(view))
+        st.info(waiting_text(view, state.cluster_size()))
         return
     progress_ui(view)
     curves_ui(view.events)

@@ -204,3 +204,17 @@ def test_the_time_a_training_will_take_is_estimated_from_the_last_one(weights, f
     expected = 3 * (60_000 // 256) * 256 / (50 / 0.005) + 6
     [estimate] = [c.value for c in at.caption if c.value.startswith("About")]
     assert estimate.startswith(f"About {expected:.0f} s here")
+
+
+def test_a_model_another_server_saves_is_listed_at_the_next_rerun(weights, tmp_path):
+    """Servers behind one load balancer share the visitors' folder: a save by one (here, the
+    library writing into that folder) shows in another's page without a restart."""
+    from mnist_demo.saving import save_model
+
+    at = new_page()
+    assert "elsewhere" not in " ".join(at.selectbox(key="choice_mlp").options)
+    model = build_model("mlp")
+    save_model(model, "elsewhere", {"model": "mlp", "test_accuracy": 0.9}, tmp_path / "saved")
+    at.run()
+    no_exception(at)
+    assert any("elsewhere" in o for o in at.selectbox(key="choice_mlp").options)

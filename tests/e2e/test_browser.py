@@ -161,15 +161,20 @@ def wait_for_more_steps(page, than: int, timeout=SLOW):
     )
 
 
-def test_mlp_training_is_live_and_stoppable(page):
-    canvas = canvas_of(page)
+def start_long_mlp_training(page) -> None:
+    """Train the MLP for 40 epochs (the fast recipe's 5 take about 10 s here: too short to be
+    sure of stopping it) and wait for its live progress and curves."""
     page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
     expect(page.get_by_text("Adam 0.002, batch 256, 5 epochs")).to_be_visible(timeout=UI)
-    # The fast recipe's 5 epochs take about 10 s here: too short to be sure of stopping it.
     set_number(page, "Epochs", "40", shows="batch 256, 40 epochs")
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=SLOW)
     expect(page.get_by_text(re.compile("dark: the same, smoothed"))).to_be_visible(timeout=UI)
+
+
+def test_mlp_training_is_live_and_stoppable(page):
+    canvas = canvas_of(page)
+    start_long_mlp_training(page)
     wait_for_more_steps(page, steps_done(page))  # the progress moves
     draw_digit(page, canvas, 7)
     expect(metric_value(page, "Prediction · CNN")).to_have_text("7", timeout=UI)
