@@ -151,9 +151,9 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
     if not active:
         b4.caption(estimate_text(recipe))
     if not active and state.training_slots().busy():
-        where = "every place on the cluster is taken" if state.cluster_size() else (
-            "another training is running on this server")  # fmt: skip
-        st.info(f"Right now {where}. Press Train to queue up: yours starts when one ends.")
+        where = "Every place for trainings on the cluster is taken" if state.cluster_size() else (
+            "Another training is running on this server")  # fmt: skip
+        st.info(f"{where} right now. Press Train to queue up: yours starts when it ends.")
 
 
 def estimate_text(recipe: Recipe) -> str:
