@@ -14,6 +14,7 @@ from mnist_demo.errors import BlankDrawing, DrawingError, MnistDemoError
 from mnist_demo.preprocess import load_image, preprocess
 from mnist_demo.saving import name_to_save, save_model
 from mnist_demo.store import load_model, model_path, read_meta
+from mnist_demo.teach import as_uint8
 
 MAX_IMAGES = 2_000
 
@@ -66,7 +67,7 @@ def read_taught(folder: str, labels_file: str) -> tuple[np.ndarray, np.ndarray]:
     if bad:
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
         raise MnistDemoError("; ".join(bad[:3]) + more)
-    return (np.stack(xs) * 255).round().astype(np.uint8), np.array(ys, dtype=np.uint8)
+    return np.stack([as_uint8(x) for x in xs]), np.array(ys, dtype=np.uint8)
 
 
 def _digit(label) -> int | None:

@@ -23,7 +23,7 @@ import weakref
 
 from mnist_demo.control import Control
 from mnist_demo.errors import MnistDemoError, first_line
-from mnist_demo.worker import ARRAYS, POLL_S, ROOT, StopsOnce, _rebuild, _train
+from mnist_demo.worker import ARRAYS, POLL_S, ROOT, StopsOnce, _train, received
 
 ADDRESS_VAR, CPUS_VAR = "MNIST_STUDIO_RAY_ADDRESS", "MNIST_STUDIO_CPUS_PER_TRAINING"
 LOST = "the training worker was lost"
@@ -152,9 +152,7 @@ class RayRun(StopsOnce):
                     continue
                 for message in batch:
                     self._seen += 1
-                    if message[0] == "result":
-                        message = ("result", _rebuild(message[1], skeleton))
-                    yield message
+                    yield received(message, skeleton)
                     if message[0] != "event":
                         return
         finally:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from mnist_demo.calibrate import softmax as _softmax
 from mnist_demo.data import Mnist, to_float
 from mnist_demo.errors import DataError, first_line
 from mnist_demo.files import write_bytes_atomic, write_text_atomic
@@ -168,11 +169,6 @@ def load(cnn, mlp, path: Path, networks: dict | None = None) -> UnlikeDigit:
 def _logsumexp(z: np.ndarray) -> np.ndarray:
     m = z.max(1, keepdims=True)
     return (m + np.log(np.exp(z - m).sum(1, keepdims=True)))[:, 0]
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
 
 
 def inked(digits: np.ndarray) -> np.ndarray:

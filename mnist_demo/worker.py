@@ -99,9 +99,7 @@ class ProcessRun(StopsOnce):
                     code = self._proc.wait()
                     yield "error", f"the training process ended (exit code {code})"
                     return
-                if message[0] == "result":
-                    message = ("result", _rebuild(message[1], skeleton))
-                yield message
+                yield received(message, skeleton)
                 if message[0] != "event":
                     return
         finally:
@@ -228,6 +226,12 @@ def _portable(result: TrainResult) -> dict:
     """A TrainResult as plain data for the pipe: the model as its kind and weights."""
     fields = {k: v for k, v in vars(result).items() if k != "model"}
     return {**fields, "weights": result.model.get_weights()}
+
+
+def received(message: tuple, skeleton) -> tuple:
+    """A message from a training elsewhere as the job takes it: a result's weights go into
+    `skeleton`, a network of its kind built while the training ran."""
+    return ("result", _rebuild(message[1], skeleton)) if message[0] == "result" else message
 
 
 def _rebuild(fields: dict, model):

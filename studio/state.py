@@ -55,10 +55,11 @@ INSIDE_KIND, INSIDE_WHY = "inside_kind", "inside_why"  # the network looked into
 INSIDE_ANSWER = "inside_answer"  # the answer "why" was last reset to
 INSIDE_DIGIT = "inside_digit"  # (index, 28x28, label) of a test digit looked into, or None
 REPORT_MODEL, REPORT_PICK = "report_model", "report_pick"
-# Teaching (studio/teach.py): the kept digits [{id, key, x, y, thumb}], the uploads read.
+# Teaching (studio/teach.py): the kept digits [{id, key, x, y, picture}], the uploads read.
 TAUGHT_DIGITS, TEACH_FILES = "taught_digits", "teach_files"
 TEACH_PICK, TEACH_RIGHT, TEACH_NOTE = "teach_pick", "teach_right", "teach_note"
 TEACH_UPLOAD, TEACH_FILE_NOTE = "teach_upload", "teach_file_note"
+TEACH_FILE_BYTES = "teach_file_bytes"  # (the digits' ids and labels, their .npz)
 TEACH_KIND, TEACH_FINETUNE = "teach_kind", "teach_finetune"
 SESSION = "this session"  # the CHOICE value for the model trained in this session
 

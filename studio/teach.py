@@ -18,6 +18,7 @@ import streamlit as st
 from PIL import Image
 
 from mnist_demo import MODEL_KINDS
+from mnist_demo.jobs import ACTIVE
 from mnist_demo.teach import MAX_TAUGHT, TaughtFileError, as_uint8, counts, from_npz, to_npz
 from studio import state
 from studio.pictures import png
@@ -68,7 +69,15 @@ def teach(drawing, x8: np.ndarray, key: str, digit: int) -> None:
         st.session_state[state.TEACH_NOTE] = (
             "warning", f"My digits holds {MAX_TAUGHT} already: remove some to keep more.")  # fmt: skip
         return
-    digits.append({"id": next(_ids), "key": key, "x": x8, "y": digit, "thumb": _thumb(drawing)})
+    digits.append(_kept(key, x8, digit, _thumb(drawing)))
+
+
+def _kept(key: str, x8: np.ndarray, digit: int, thumb: np.ndarray | None) -> dict:
+    """A kept digit, with its gallery picture made once (not at every stroke's rerun): the
+    drawing's thumbnail, when there is one, beside the 28x28 at twice its size."""
+    big = np.kron(x8, np.ones((2, 2), np.uint8))
+    picture = png(big if thumb is None else np.concatenate([thumb, big], 1))
+    return {"id": next(_ids), "key": key, "x": x8, "y": digit, "picture": picture}
 
 
 def _thumb(drawing: np.ndarray | None) -> np.ndarray | None:
@@ -106,9 +115,7 @@ def _gallery(digits: list[dict]) -> None:
         st.caption(f"The latest {SHOWN} of {len(digits)}.")
     for row in range(0, len(shown), 6):
         for col, d in zip(st.columns(6), shown[row : row + 6]):
-            big = np.kron(d["x"], np.ones((2, 2), np.uint8))
-            pair = big if d["thumb"] is None else np.concatenate([d["thumb"], big], 1)
-            col.html(f'<img src="{png(pair)}" alt="a taught {d["y"]}" '
+            col.html(f'<img src="{d["picture"]}" alt="a taught {d["y"]}" '
                      f'style="image-rendering:pixelated;max-width:100%"><br>a {d["y"]}')  # fmt: skip
             col.button("Remove", key=f"teach_remove_{d['id']}", on_click=_remove, args=(d["id"],))
 
@@ -121,8 +128,7 @@ def _remove(ident: int) -> None:
 def _file_ui(digits: list[dict]) -> None:
     left, right = st.columns(2)
     if digits:
-        data = to_npz(np.stack([d["x"] for d in digits]), [d["y"] for d in digits])
-        left.download_button("Download my digits (.npz)", data, file_name="my-digits.npz",
+        left.download_button("Download my digits (.npz)", _file(digits), file_name="my-digits.npz",
                              mime="application/octet-stream", on_click="ignore")  # fmt: skip
     upload = right.file_uploader("Add digits from a file (.npz)", type=["npz"],
                                  key=state.TEACH_UPLOAD)  # fmt: skip
@@ -132,6 +138,16 @@ def _file_ui(digits: list[dict]) -> None:
     note = st.session_state.get(state.TEACH_FILE_NOTE)
     if note:
         getattr(right, note[0])(note[1])
+
+
+def _file(digits: list[dict]) -> bytes:
+    """The digits as an .npz, written again only when they change (not at every stroke)."""
+    version = tuple((d["id"], d["y"]) for d in digits)
+    cached = st.session_state.get(state.TEACH_FILE_BYTES)
+    if cached is None or cached[0] != version:
+        cached = (version, to_npz(np.stack([d["x"] for d in digits]), [d["y"] for d in digits]))
+        st.session_state[state.TEACH_FILE_BYTES] = cached
+    return cached[1]
 
 
 def _add_file(name: str, data: bytes) -> tuple[str, str]:
@@ -146,7 +162,7 @@ def _add_file(name: str, data: bytes) -> tuple[str, str]:
     for xi, yi in zip(x[:room], y[:room]):
         key = hashlib.sha1(xi.tobytes()).hexdigest()
         if key not in known:
-            digits.append({"id": next(_ids), "key": key, "x": xi, "y": int(yi), "thumb": None})
+            digits.append(_kept(key, xi, int(yi), None))
             known.add(key)
             added += 1
     left_out = f"; {len(x) - room} left out (at most {MAX_TAUGHT})" if len(x) > room else ""
@@ -157,7 +173,7 @@ def finetune_ui(digits: list[dict], choices) -> None:
     from studio.train import start_training  # the training panel's own start
 
     job = st.session_state.get(state.JOB)
-    busy = job is not None and job.state in ("waiting", "running")
+    busy = job is not None and job.state in ACTIVE
     usable = [c for c in choices if c.predictor is not None]
     if not usable:
         return
