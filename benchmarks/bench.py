@@ -3,6 +3,7 @@
     python benchmarks/bench.py                 # everything (about 35 minutes on 2 cores)
     python benchmarks/bench.py --quick         # skip the full seed-recipe runs
     python benchmarks/bench.py --only app      # one part: throughput, recipes, predict or app
+    python benchmarks/bench.py --only class    # the live class demo's figures (class_demo.py)
     python benchmarks/bench.py --only recipes --recipes mlp-fast --merge   # redo rows, keep the rest
 
 Prints a table (median, min, max over repeats) and writes benchmarks/results.json. Needs MNIST
@@ -474,7 +475,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--only", choices=["throughput", "recipes", "predict", "app"], action="append")
+    ap.add_argument(
+        "--only", choices=["throughput", "recipes", "predict", "app", "class"], action="append"
+    )
     ap.add_argument("--quick", action="store_true", help="fast recipes only; fewer repeats")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -498,10 +501,16 @@ def main() -> None:
     if args.table:
         print(markdown(json.loads(args.table.read_text())))
         return
+    if args.only and "class" in args.only:  # the live class demo: benchmarks/class_demo.py
+        from class_demo import run
+
+        run(["engine", "page"])
+        if args.only == ["class"]:
+            return
     from mnist_demo.tfimport import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    parts = args.only or ["throughput", "recipes", "predict", "app"]
+    parts = [p for p in args.only or ["throughput", "recipes", "predict", "app"] if p != "class"]
     info = machine()
     from mnist_demo.data import load_mnist
 

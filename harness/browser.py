@@ -38,6 +38,7 @@ def start_app(weights: Path, env_extra: dict | None = None) -> tuple[subprocess.
         **os.environ,
         "MNIST_STUDIO_WEIGHTS": str(weights),
         "MNIST_STUDIO_SAVES": str(weights.parent / "saved"),  # visitors' saves stay beside
+        "MNIST_STUDIO_WARM_TRAINER": "1",  # as a server runs by default
         **(env_extra or {}),
     }
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),

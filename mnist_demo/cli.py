@@ -40,6 +40,7 @@ OVERRIDES = {
     "--average": ("average_steps", int, "weight averaging: the average over about the last N "
                   "steps is kept (0: the last step's weights)"),
     "--seed": ("seed", int, "the random seed for initialisation and shuffling"),
+    "--budget": ("budget_s", float, "a class recipe's time budget in seconds"),
     "--validation-split": ("validation_split", float, "the share of the training set held "
                            "out (its last images), validated on instead of the test set"),
 }  # fmt: skip

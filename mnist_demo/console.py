@@ -37,7 +37,8 @@ class Progress:
             f"step {e['step']}/{e['total_steps']} epoch {e['epoch']:.2f} "
             f"loss {e.get('loss', float('nan')):.4f} acc {e.get('accuracy', float('nan')):.4f}"
             + (f" {HELD_OUT[held_out]} acc {e[held_out]:.4f}" if held_out else "")
-            + f" | {e['samples_per_s']:,.0f} samples/s, {seconds_left(e):.0f} s left"
+            + f" | {e['samples_per_s']:,.0f} samples/s"
+            + ("" if (left := seconds_left(e)) is None else f", {left:.0f} s left")
         )
 
     def close(self) -> None:

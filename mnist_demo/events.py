@@ -2,7 +2,8 @@
 
 An event is a plain dict: "kind" (one of those below), "step", "total_steps", "epoch",
 "samples", "elapsed" (seconds of training, pauses and evaluations left out), "samples_per_s" and
-"wall" (the clock time it happened, time.time()).
+"wall" (the clock time it happened, time.time()) and "left_s" (seconds left, evaluations
+included, or None until the speed is known: see reporter.py).
 - start, step and rate events add "learning_rate" (the one the next step uses) and "lr_factor"
   (what the caller multiplied the recipe's by; a rate event says it changed);
 - step events add "loss" and "accuracy": the means over the training batches since the last
@@ -35,9 +36,10 @@ def fraction_done(e: dict) -> float:
     return min(1.0, e["step"] / max(1, e["total_steps"]))
 
 
-def seconds_left(e: dict) -> float:
-    """Time left at the rate so far (evaluations included, as they will recur)."""
-    return (e["total_steps"] - e["step"]) * e["elapsed"] / max(1, e["step"])
+def seconds_left(e: dict) -> float | None:
+    """Time left at the speed measured so far, evaluations included (they recur); None while
+    the speed is not known well enough to say (the engine's "left_s")."""
+    return e.get("left_s")
 
 
 def held_out_key(e: dict) -> str | None:

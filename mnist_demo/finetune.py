@@ -95,7 +95,7 @@ def finetune(
     portable = _portable(recipe.model)
     portable[0].set_weights(spec.weights)
     before = _scores(portable[1], data, spec, held)
-    model = build_model(recipe.model, precision)
+    model = build_model(recipe.model, precision, training=True)
     model.set_weights(spec.weights)
     plan = plan_steps(recipe, 2 * len(fit), max_steps)  # an "epoch": each taught digit once
     model.compile(optimizer=make_optimizer(recipe, plan.total_steps),

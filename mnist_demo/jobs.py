@@ -53,6 +53,7 @@ class JobView:
     stopping: bool = False  # a stop was asked for and the training has not ended yet
     paused: bool = False  # a pause was asked for (the events say when it took hold)
     lr_factor: float = 1.0  # the learning rate asked for, times the recipe's
+    running_since: float | None = None  # the clock time (time.time()) it got its slot
 
 
 class TrainingJob:
@@ -84,6 +85,7 @@ class TrainingJob:
         self._told: dict[str, tuple] = {}  # the last pause/resume, rate and drawing commands
         self._live = None  # the runner, while it runs
         self._started = self._last_owner_check = time.monotonic()
+        self._running_since: float | None = None
         self._thread = threading.Thread(target=self._run, name=f"job-{recipe.model}", daemon=True)
 
     def start(self) -> TrainingJob:
@@ -141,7 +143,7 @@ class TrainingJob:
             last = next((e for e in reversed(self._events) if e["kind"] in PROGRESS), None)
         if self.state != RUNNING:
             return None
-        left = [seconds_left(last)] if last else []
+        left = [s for s in [seconds_left(last) if last else None] if s is not None]
         if self.max_seconds:
             left.append(max(0.0, self.max_seconds - (time.monotonic() - self._started)))
         return min(left) if left else None
@@ -159,7 +161,7 @@ class TrainingJob:
             state, self.recipe, events, error, result, place, others_left, reason,
             stopping=self._stop.is_set() and state in ACTIVE,
             paused=told.get("run", ("resume",))[0] == "pause",
-            lr_factor=told.get("lr", ("lr", 1.0))[1],
+            lr_factor=told.get("lr", ("lr", 1.0))[1], running_since=self._running_since,
         )  # fmt: skip
 
     def _give_up(self) -> bool:
@@ -171,7 +173,7 @@ class TrainingJob:
             return
         try:
             self._set(RUNNING)
-            self._started = time.monotonic()
+            self._started, self._running_since = time.monotonic(), time.time()
             runner = self._runner(self.recipe, self._load_data(), self._max_steps, self._start)
             with self._lock:
                 self._live, told = runner, list(self._told.values())

@@ -5,6 +5,7 @@ Both take (n, 28, 28, 1) float32 in [0, 1] and return (n, 10) float32 softmax pr
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 import keras
@@ -18,19 +19,27 @@ INPUT_SHAPE = (*IMAGE_SHAPE, 1)  # one grey channel
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
-def build_model(name: str, precision: str = "float32") -> keras.Model:
+def build_model(name: str, precision: str = "float32", *, training: bool = False) -> keras.Model:
     """A fresh, uncompiled network. `precision` is a Keras dtype policy for every layer but the
-    softmax, which stays float32 so probabilities sum to one exactly enough."""
+    softmax, which stays float32 so probabilities sum to one exactly enough. `training`: the
+    network the engine trains (the CNN's conv2 with a faster backward pass, conv.py); its
+    weights are the plain network's."""
     if name not in MODEL_NAMES:
         raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
     if precision not in PRECISIONS:
         raise UnknownModelError(
             f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}"
         )
-    return (_cnn if name == "cnn" else _mlp)(precision)
+    if name == "mlp":
+        return _mlp(precision)
+    if training:
+        from mnist_demo.conv import TrainingConv2D
+
+        return _cnn(precision, TrainingConv2D)
+    return _cnn(precision)
 
 
-def _cnn(dtype: str) -> keras.Model:
+def _cnn(dtype: str, conv2=layers.Conv2D) -> keras.Model:
     # The seed initialises every weight from a truncated normal (stddev 0.1) and every bias at 0.1.
     def init() -> dict:
         return {
@@ -44,7 +53,7 @@ def _cnn(dtype: str) -> keras.Model:
             keras.Input(shape=INPUT_SHAPE, name="image"),
             layers.Conv2D(32, 5, padding="same", activation="relu", name="conv1", **init()),
             layers.MaxPooling2D(2, padding="same", name="pool1", dtype=dtype),
-            layers.Conv2D(64, 5, padding="same", activation="relu", name="conv2", **init()),
+            conv2(64, 5, padding="same", activation="relu", name="conv2", **init()),
             layers.MaxPooling2D(2, padding="same", name="pool2", dtype=dtype),
             layers.Flatten(name="flatten", dtype=dtype),
             layers.Dense(1024, activation="relu", name="fully_connected", **init()),
@@ -92,8 +101,16 @@ def bf16_supported() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
+PRECISION_VAR = "MNIST_STUDIO_PRECISION"  # "auto" (the default), "float32" or "mixed_bfloat16"
+
+
 def resolve_precision(precision: str) -> str:
-    """'auto' -> mixed_bfloat16 where the CPU supports it, else float32."""
+    """'auto' -> $MNIST_STUDIO_PRECISION when it names a precision (a server measuring itself as
+    a CPU without AMX would, with ONEDNN_MAX_CPU_ISA=AVX2), else mixed_bfloat16 where the CPU
+    supports it, else float32."""
     if precision == "auto":
+        forced = os.environ.get(PRECISION_VAR, "auto")
+        if forced in PRECISIONS:
+            return forced
         return "mixed_bfloat16" if bf16_supported() else "float32"
     return precision

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mnist_demo.budget import FIT_AFTER_S, BudgetFit
 from mnist_demo.control import Control
 from mnist_demo.errors import TrainingDiverged
 from mnist_demo.events import END, EVAL, FINAL, PAUSE, RATE, RESUME, START, STEP
@@ -28,6 +29,7 @@ EMIT_INTERVAL_S = 0.5  # a step event at most this often: reading metrics forces
 EVAL_IMAGES = 2_000  # held-out images per evaluation during training; the end uses all of them
 EVAL_BATCH = 1_000
 EVALS_PER_EPOCH = 4  # for recipes that do not say how often to evaluate
+EVALS_PER_BUDGET = 6  # for a run sized by time: a held-out point every ~10 s of a CNN minute
 
 
 class Reporter(keras.callbacks.Callback):
@@ -46,6 +48,9 @@ class Reporter(keras.callbacks.Callback):
         self.held_out = held_out  # (x float32 (n, 28, 28, 1), y int) of at most EVAL_IMAGES
         self.panel = panel  # (x float32 (20, 28, 28, 1), y int): the digits read at each eval
         self.lr_factor = 1.0
+        self.total_steps = plan.total_steps  # a budgeted run's moves as its speed is measured
+        self.budget: BudgetFit | None = None
+        self._mark: tuple[float, int] | None = None  # (time, step) the speed is measured from
         self.eval_seconds = 0.0  # spent evaluating during training, for the benchmark
         self._sums = (0, 0.0, 0.0)  # (steps, loss sum, accuracy sum) this round, at the last event
         self._predict = None
@@ -57,6 +62,10 @@ class Reporter(keras.callbacks.Callback):
         spec = tf.TensorSpec((None, 28, 28, 1), tf.float32)
         self._predict = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
         self._predict(tf.zeros((1, 28, 28, 1)))
+        if self.recipe.budget_s:
+            schedule = getattr(model.optimizer, "fitted_schedule", None)
+            self.budget = BudgetFit(self.recipe, self.plan.total_steps, schedule)
+            self._set_total(self.budget.total)
         self.t0 = self.last_t = time.perf_counter()
         self._emit({"kind": START, **self._base(time.perf_counter()), **self._rate_now()})
 
@@ -75,11 +84,15 @@ class Reporter(keras.callbacks.Callback):
         if control.lr_factor != self.lr_factor:
             self._set_rate(control.lr_factor)
         now = time.perf_counter()
-        if now - self.last_t >= EMIT_INTERVAL_S or self.step >= self.plan.total_steps:
+        if self._mark is None:  # the first call traced and warmed up: measure from its end
+            self._mark = (now, self.step)
+        if self.budget is not None:
+            self._set_total(self.budget.update(self.step, now))
+        if now - self.last_t >= EMIT_INTERVAL_S or self.step >= self.total_steps:
             self._emit_step(batch + 1, logs, now)
         if self.step - self.last_eval >= self.eval_steps and not control.stop.is_set():
             self._evaluate()
-        if self.step >= self.plan.total_steps:
+        if self.step >= self.total_steps:
             self.model.stop_training = True  # a capped or step-based plan ends mid-round
 
     def on_epoch_end(self, epoch, logs=None):
@@ -93,7 +106,7 @@ class Reporter(keras.callbacks.Callback):
     def finish(self, test_loss: float, test_accuracy: float, seconds: float) -> None:
         self._emit({"kind": END, **self._base(time.perf_counter()), "elapsed": seconds,
                     "test_accuracy": test_accuracy, "test_loss": test_loss,
-                    "stopped": self.step < self.plan.total_steps,
+                    "stopped": self.step < self.total_steps,
                     "eval_seconds": self.eval_seconds})  # fmt: skip
 
     def final_progress(self, done: int, total: int) -> None:
@@ -153,8 +166,16 @@ class Reporter(keras.callbacks.Callback):
         self.control.wait_while_paused()
         paused = time.perf_counter() - t
         self.t0 += paused  # a pause is not training time
+        if self.budget is not None:
+            self.budget.pause(paused)
+        if self._mark is not None:
+            self._mark = (self._mark[0] + paused, self._mark[1])
         self.last_t += paused
         self._emit({"kind": RESUME, **self._base(time.perf_counter()), "paused_s": paused})
+
+    def _set_total(self, total: int) -> None:
+        self.total_steps = total
+        self.eval_steps = max(1, total // EVALS_PER_BUDGET)
 
     def _set_rate(self, factor: float) -> None:
         self.model.optimizer.lr_scale.assign(factor)
@@ -170,13 +191,24 @@ class Reporter(keras.callbacks.Callback):
     def _base(self, now: float) -> Event:
         return {
             "step": self.step,
-            "total_steps": self.plan.total_steps,
+            "total_steps": self.total_steps,
             "epoch": self.step * self.recipe.batch_size / self.n_train,
             "samples": self.step * self.recipe.batch_size,
             "elapsed": now - self.t0,
             "samples_per_s": self.rate,
             "wall": time.time(),  # the clock time it happened: how late a page sees it
+            "left_s": self._left_s(now),
         }
+
+    def _left_s(self, now: float) -> float | None:
+        """Seconds left, evaluations included; None until the speed has been measured for
+        FIT_AFTER_S past the first call (which traces: a rate from it was 10x off)."""
+        if self.budget is not None and self.budget.fitted:
+            return max(0.0, self.budget.budget_s - (now - self.budget.t_start))
+        if self._mark is None or now - self._mark[0] < FIT_AFTER_S or self.step <= self._mark[1]:
+            return None
+        t0, s0 = self._mark
+        return (self.total_steps - self.step) * (now - t0) / (self.step - s0)
 
     def _emit(self, event: Event) -> None:
         if not math.isfinite(event.get("loss", 0.0)):  # nothing useful can come after this

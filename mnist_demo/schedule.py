@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import keras
 
+from mnist_demo.budget import FittedCosine, guess_steps
 from mnist_demo.optimizer import FusedAdam
 from mnist_demo.recipes import Recipe
 
@@ -42,16 +43,24 @@ def plan_steps(recipe: Recipe, n_train: int, max_steps: int | None = None) -> Pl
 def make_optimizer(recipe: Recipe, total_steps: int) -> FusedAdam:
     """The recipe's Adam: its learning rate (and schedule over `total_steps`), epsilon and
     weight averaging."""
-    return FusedAdam(
-        _learning_rate(recipe, total_steps),
+    rate = _learning_rate(recipe, total_steps)
+    optimizer = FusedAdam(
+        rate,
         epsilon=recipe.adam_epsilon,
         use_ema=recipe.average_steps > 0,
         ema_momentum=1 - 1 / max(1, recipe.average_steps),
         average_every=max(1, recipe.average_steps // 30),  # 30 snapshots or more in the average
     )
+    # A budgeted run's length is fitted as it goes: the reporter moves this schedule's end.
+    optimizer.fitted_schedule = rate if isinstance(rate, FittedCosine) else None
+    return optimizer
 
 
 def _learning_rate(recipe: Recipe, total_steps: int):
+    if recipe.budget_s:
+        return FittedCosine(
+            recipe.learning_rate, recipe.warmup_fraction, guess_steps(recipe, total_steps)
+        )
     if recipe.schedule == "constant":
         return recipe.learning_rate
     warmup = int(total_steps * recipe.warmup_fraction)

@@ -45,6 +45,11 @@ class TrainingSlots:
         with self._cond:
             return list(self._running)
 
+    def waiting(self) -> list[object]:
+        """The jobs in line, first first."""
+        with self._cond:
+            return list(self._line)
+
     def place(self, job: object) -> int:
         """1 when `job` is next in line, 2 behind one other...; 0 when it is not waiting."""
         with self._cond:

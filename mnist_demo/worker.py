@@ -43,6 +43,10 @@ ROOT = Path(__file__).resolve().parent.parent  # where the child finds this pack
 # and a training). A server with other work to protect can set MNIST_STUDIO_TRAINING_NICE.
 NICE = int(os.environ.get("MNIST_STUDIO_TRAINING_NICE", "0"))
 POLL_S = 0.25  # how often a waiting runner looks at its stop request
+# Keep a training process started before anyone presses Train (see prewarm); off: each training
+# starts its own (TensorFlow's import and the networks' first steps then come after the press).
+WARM = os.environ.get("MNIST_STUDIO_WARM_TRAINER", "1") != "0"
+REWARM_AFTER_S = 3.0
 
 
 class StopsOnce:
@@ -57,22 +61,19 @@ class StopsOnce:
 
 
 class ProcessRun(StopsOnce):
-    """One training in a child process: a fresh `python -m mnist_demo.worker`, which imports only
-    what training needs (multiprocessing's spawn would rerun the server's main script there)."""
+    """One training in a child process: `python -m mnist_demo.worker`, which imports only what
+    training needs (multiprocessing's spawn would rerun the server's main script there); the one
+    kept waiting (prewarm) when there is one, else a fresh one."""
 
     def __init__(self, recipe: Recipe, data: Mnist, max_steps: int | None = None, start=None):
-        self._conn, theirs = mp.Pipe()  # a socket pair: the job's end and the child's
-        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "mnist_demo.worker", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": path},
-        )
-        theirs.close()
+        self._proc, self._conn = take_warm() or _spawn()
         self._kind = recipe.model
         self._send_lock = threading.Lock()  # the job's thread and the page's both send
         self._conn.send((recipe, _on_disk(data), max_steps, start))
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
 
     def tell(self, message: tuple) -> None:
         """A command for the training (control.Control.apply): pause, resume, a rate, a drawing."""
@@ -109,6 +110,57 @@ class ProcessRun(StopsOnce):
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            prewarm(REWARM_AFTER_S)  # the next training's process, once this one's end is shown
+
+
+def _spawn() -> tuple[subprocess.Popen, Connection]:
+    """A fresh training process: it imports TensorFlow and builds both networks, then waits."""
+    conn, theirs = mp.Pipe()  # a socket pair: the job's end and the child's
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mnist_demo.worker", str(theirs.fileno())],
+        pass_fds=[theirs.fileno()],
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    theirs.close()
+    return proc, conn
+
+
+_WARM: list[tuple[subprocess.Popen, Connection]] = []  # at most one process kept waiting
+_WARM_LOCK = threading.Lock()
+
+
+def prewarm(delay_s: float = 0.0) -> None:
+    """Have a training process waiting (TensorFlow imported, both networks built and traced)
+    for the next Train, so that its first curve point comes within seconds, not after start-up.
+    `delay_s`: start it that much later (not while a page shows how a training ended)."""
+    if WARM and delay_s > 0:
+        timer = threading.Timer(delay_s, prewarm)
+        timer.daemon = True
+        timer.start()
+        return
+    with _WARM_LOCK:
+        if WARM and not any(proc.poll() is None for proc, _ in _WARM):
+            _WARM.clear()
+            _WARM.append(_spawn())
+
+
+def warm_pid() -> int | None:
+    """The process id of the training process kept waiting, if there is one."""
+    with _WARM_LOCK:
+        return next((proc.pid for proc, _ in _WARM if proc.poll() is None), None)
+
+
+def take_warm() -> tuple[subprocess.Popen, Connection] | None:
+    """The waiting training process, if one is alive; None when there is none."""
+    with _WARM_LOCK:
+        while _WARM:
+            proc, conn = _WARM.pop()
+            if proc.poll() is None:
+                return proc, conn
+            conn.close()
+    return None
 
 
 class ThreadRun:
@@ -144,19 +196,37 @@ def _child(fd: int) -> None:
     """The child's side: read the work, train, send events and the result; stop when asked or
     when the job's end of the connection closes (the server went away)."""
     conn = Connection(fd)
-    recipe, files, max_steps, start = conn.recv()
+    from mnist_demo.tfimport import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    _rehearse()
+    try:
+        recipe, files, max_steps, start = conn.recv()
+    except (EOFError, OSError):  # the server went away before anyone pressed Train
+        return
     if NICE:
         os.nice(NICE)
     data = _from_disk(files)
     control = Control()
     threading.Thread(target=_listen, args=(conn, control), daemon=True).start()
-    from mnist_demo.tfimport import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
     try:
         _train(conn.send, control, recipe, data, max_steps, True, start)
     except OSError:  # the job is gone: nobody to send to
         pass
+
+
+def _rehearse() -> None:
+    """Everything a first training does once per process, done before it is asked for: both
+    networks built, compiled and stepped on a few blank images (Keras' and TensorFlow's lazy
+    imports, oneDNN's kernels for these shapes). The real training starts from fresh weights."""
+    from mnist_demo import training
+    from mnist_demo.recipes import RECIPES
+
+    blank, labels = np.zeros((512, 28, 28), np.uint8), np.zeros(512, np.uint8)
+    tiny = Mnist(blank, labels, blank[:16], labels[:16], source="rehearsal")
+    for kind in ("mlp", "cnn"):
+        recipe = RECIPES[(kind, "class")].with_(budget_s=None, epochs=1)
+        training.train(recipe, tiny, max_steps=2 * recipe.steps_per_execution)
 
 
 _ON_DISK: dict[int, dict] = {}  # id(data) -> its files, while the data lives

@@ -4,6 +4,7 @@ pixels pushed the answer, and each model's summary. Computed only while the sect
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,11 +12,13 @@ import streamlit as st
 
 from mnist_demo import MODEL_KINDS
 from mnist_demo.errors import MnistDemoError
-from mnist_demo.inside import Inside, summary
 from studio import state
 from studio.cards import probability_bars
 from studio.choose import Choice
 from studio.pictures import grey, grid, maps_grid, png, signed
+
+if TYPE_CHECKING:
+    from mnist_demo.inside import Inside
 
 _INSIDES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # predictor -> Inside
 CAPTIONS = {
@@ -75,6 +78,9 @@ def _input():
 
 
 def _inside(predictor) -> Inside:
+    # TensorFlow loads with the section's first opening, never on the way to the first paint.
+    from mnist_demo.inside import Inside
+
     if predictor not in _INSIDES:
         _INSIDES[predictor] = Inside(predictor.model)
     return _INSIDES[predictor]
@@ -152,6 +158,8 @@ def mlp_ui(inside: Inside, x: np.ndarray, acts: dict) -> None:
 
 
 def summary_ui(model) -> None:
+    from mnist_demo.inside import summary
+
     rows, total = summary(model)
     st.markdown(f"**Model summary**: {total:,} parameters.")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="content")

@@ -15,6 +15,7 @@ from studio.choose import answering_accuracy, set_aside
 from studio.runs import add_run
 
 GC_AFTER_S = 3.0  # after a training's end is on screen, its replaced model is collected
+MNIST_TEST = 10_000  # digits in MNIST's test set
 STOP_REASONS = {TIME_LIMIT: f" at this server's limit of {state.MAX_TRAIN_S:.0f} s per training"}
 
 
@@ -56,12 +57,19 @@ def keep(view) -> None:
     # grew by a model per training). It takes 0.3-1.5 s: done after the page has shown the end.
     threading.Timer(GC_AFTER_S, give_back_memory).start()
     st.session_state[state.LAST_EVENTS] = view.events
-    state.remember_speed(res.recipe, view.events)
+    state.remember_speed(res.recipe, view.events, view.running_since)
     add_run(res, view.events)
     word = "Stopped" if view.state == STOPPED else "Done"
+    tested = "."
+    if res.stopped and res.test_images < MNIST_TEST:
+        tested = (
+            f" on the first {res.test_images:,} test digits (a stopped run is tested on those, "
+            "to end at once)."
+        )
     done = (
         f"{word}{STOP_REASONS.get(view.stop_reason, '')}: {name} trained {res.steps:,} steps "
-        f"in {res.seconds:.1f} s (seed {res.recipe.seed}), test accuracy {res.test_accuracy:.2%}."
+        f"in {res.seconds:.1f} s (seed {res.recipe.seed}), test accuracy "
+        f"{res.test_accuracy:.2%}{tested}"
     )
     if "finetune" in res.extra:
         done = f"{word}{STOP_REASONS.get(view.stop_reason, '')}: {finetuned(res)}"

@@ -37,8 +37,10 @@ def progress_ui(view) -> None:
         elif view.paused:
             text = f"Pausing... {where}"
         else:
-            text = (f"{where} · {last['samples_per_s']:,.0f} samples/s · about "
-                    f"{seconds_left(last):.0f} s left")  # fmt: skip
+            left = seconds_left(last)
+            text = f"{where} · {last['samples_per_s']:,.0f} samples/s · " + (
+                "measuring the speed..." if left is None else f"about {left:.0f} s left"
+            )
         st.progress(fraction_done(last), text=text)
     elif view.state == RUNNING:
         st.progress(0.0, text="Preparing (loading MNIST, building the network)...")

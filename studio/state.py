@@ -12,12 +12,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from mnist_demo import cluster
+from mnist_demo import cluster, jobs
 from mnist_demo.data import load_mnist
 from mnist_demo.errors import DataError, MnistDemoError
+from mnist_demo.estimate import timing
 from mnist_demo.jobs import TrainingSlots
 from mnist_demo.memory import steady_heap
 from mnist_demo.store import SavedModel, list_models, load_model, saves_root, weights_root
+from mnist_demo.worker import prewarm
 
 MAX_TRAININGS = int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", "1"))  # at once, server-wide
 # One training's longest run: then it stops and keeps its model, and the next in line starts.
@@ -99,16 +101,17 @@ def cluster_size() -> tuple[int, float] | None:
 
 @st.cache_resource(show_spinner=False)
 def speeds() -> dict:
-    """{(kind, recipe, batch size): digits per second}, of the last training of each on this
-    server, evaluations and the final one counted in: what an estimate before Train uses."""
+    """{(kind, recipe, batch size): estimate.Timing} of the last training of each on this
+    server that was long enough to go by, and {kind: Timing} of the last of each kind: what an
+    estimate before Train uses."""
     return {}
 
 
-def remember_speed(recipe, events: list[dict]) -> None:
-    end = next((e for e in reversed(events) if e["kind"] == "end"), None)
-    if end and end.get("samples") and end.get("elapsed"):
-        seconds = end["elapsed"] + end.get("eval_seconds", 0.0)
-        speeds()[(recipe.model, recipe.name, recipe.batch_size)] = end["samples"] / seconds
+def remember_speed(recipe, events: list[dict], running_since: float | None) -> None:
+    measured = timing(events, running_since) if running_since else None
+    if measured is not None:
+        speeds()[(recipe.model, recipe.name, recipe.batch_size)] = measured
+        speeds()[recipe.model] = measured
 
 
 @st.cache_resource(show_spinner="Loading MNIST...")
@@ -169,6 +172,8 @@ def warm_up(paths: tuple[str, ...]) -> bool:
         if predictor is not None:
             keep_warm().touch([predictor])
     unlike_detector()  # the note for non-digits: loaded and traced before the first stroke too
+    if jobs.ISOLATE and not cluster.address():
+        prewarm()  # a training process waits for the first Train (worker.prewarm)
     return True
 
 

@@ -18,6 +18,7 @@ import streamlit as st
 from mnist_demo import MODEL_KINDS
 from mnist_demo.data import ENV_VAR
 from mnist_demo.errors import DataError
+from mnist_demo.estimate import estimate
 from mnist_demo.jobs import (
     ACTIVE,
     FINISHED,
@@ -42,8 +43,16 @@ STOPPING_REFRESH_S = 0.1  # ... and this often once Stop is pressed,
 STOP_WAIT_S = 0.5  # each look waiting this long for the end
 STOPPING_MIN_S = 0.05  # "Stopping..." reaches the browser before the end replaces it
 Shown = namedtuple("Shown", "job at")
-START_S = 6  # a training process starting: TensorFlow imported, MNIST mapped, network built
-RECIPE_LABELS = {"fast": "fast (tuned for this CPU)", "seed": "seed (the tutorial's)"}
+RECIPE_LABELS = {
+    "class": "class (sized by time, any CPU)",
+    "fast": "fast (a fixed length)",
+    "seed": "seed (the tutorial's)",
+}
+MAX_BUDGET_S = {"cnn": 300, "mlp": 120}
+BUDGET_HELP = (
+    "How long it trains, evaluations included: the schedule (warm-up, then a decay to zero) is "
+    "fitted to the speed this server shows in the first seconds, so it ends on time on any CPU."
+)
 KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
 
 
@@ -85,7 +94,12 @@ def recipe_ui(kind: str, recipe_name: str, disabled: bool) -> Recipe:
         return col.number_input(label, low, high, value, step, key=key, disabled=disabled, **kw)
 
     c1, c2, c3, c4 = st.columns([2, 2, 3, 2])
-    if base.steps is not None:
+    if base.budget_s is not None:
+        budget = number(
+            c1, "Seconds", "budget", 5, MAX_BUDGET_S[kind], int(base.budget_s), 5, help=BUDGET_HELP
+        )
+        changes = {"budget_s": float(budget)}
+    elif base.steps is not None:
         changes = {"steps": int(number(c1, "Steps", "steps", 10, MAX_STEPS, base.steps, 100))}
     else:
         epochs = number(c1, "Epochs", "epochs", 1, MAX_EPOCHS[kind], base.epochs, 1)
@@ -157,13 +171,39 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
 
 
 def estimate_text(recipe: Recipe) -> str:
-    """How long a training by `recipe` should take on this server, from the speed of the last
-    one of its kind and batch size here."""
-    rate = state.speeds().get((recipe.model, recipe.name, recipe.batch_size))
-    if not rate:
+    """How long from Train to the end on screen a training by `recipe` should take on this
+    server: start-up, training, the final test and the trainings ahead (estimate.py)."""
+    speeds = state.speeds()
+    last = speeds.get((recipe.model, recipe.name, recipe.batch_size))
+    guess = estimate(recipe, last or speeds.get(recipe.model), ahead_seconds(speeds))
+    if guess is None:
         return "No estimate yet: the first training of this kind here measures the speed."
-    seconds = recipe.total_steps() * recipe.batch_size / rate + START_S
-    return f"About {seconds:.0f} s here (the last run went at {rate:,.0f} digits/s)."
+    parts = (
+        f"{guess.start_s:.0f} s to start, {guess.train_s:.0f} s of training, "
+        f"{guess.final_s:.0f} s for the final test"
+    )
+    if guess.ahead_s:
+        parts += f", after {guess.ahead_s:.0f} s for the trainings ahead"
+    text = f"About {guess.total_s:.0f} s here ({parts})."
+    if guess.train_s > state.MAX_TRAIN_S:
+        text += (
+            f" That is past this server's limit of {state.MAX_TRAIN_S:.0f} s per training: it "
+            "would stop there, its model kept. The class recipe ends on time."
+        )
+    return text
+
+
+def ahead_seconds(speeds: dict) -> float:
+    """What the trainings running and waiting on this server have left before a new one starts
+    (with one place: the first to end frees it)."""
+    slots = state.training_slots()
+    running = [j.seconds_left() for j in slots.running()]
+    ahead = min((s for s in running if s is not None), default=0.0) if running else 0.0
+    for job in slots.waiting():
+        r = job.recipe
+        guess = estimate(r, speeds.get((r.model, r.name, r.batch_size)) or speeds.get(r.model))
+        ahead += guess.total_s if guess else 0.0
+    return ahead
 
 
 def start_training(recipe: Recipe, start=None) -> None:

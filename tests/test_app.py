@@ -90,7 +90,7 @@ class FakeTrain:
             for s in subscribers:
                 s(e)
 
-        emit({"kind": "start", "step": 0, "total_steps": self.steps})
+        emit({"kind": "start", "step": 0, "total_steps": self.steps, "wall": time.time()})
         step = 0
         while step < self.steps and not (stop and stop.is_set()):
             if self.gate is not None:
@@ -108,12 +108,14 @@ class FakeTrain:
                 "samples_per_s": 1000.0,
                 "loss": 2.0 / step,
                 "accuracy": 1 - 1 / (step + 1),
+                "wall": time.time(),
             }
             emit({"kind": "step", **e})
             if step % 10 == 0:
                 emit({"kind": "eval", **e, "test_accuracy": 0.9, "test_loss": 0.3})
         emit({"kind": "end", "step": step, "total_steps": self.steps, "test_accuracy": 0.9,
-              "samples": step * 50, "elapsed": step * self.delay})  # fmt: skip
+              "samples": step * 50, "elapsed": step * self.delay,
+              "wall": time.time(), "stopped": step < self.steps})  # fmt: skip
         return TrainResult(
             model=build_model(recipe.model),
             recipe=recipe,

@@ -145,6 +145,13 @@ def choose_session_model(page, kind: str) -> None:
     expect(combo).to_have_value(chosen)
 
 
+def choose_recipe(page, label: str) -> None:
+    """The class recipe is the page's default; a test that counts in epochs chooses another."""
+    recipes = page.get_by_test_id("stRadio").filter(has_text="Recipe")
+    recipes.get_by_text(label).click()
+    expect(recipes.get_by_role("radio", name=label)).to_be_checked(timeout=UI)
+
+
 def steps_done(page) -> int:
     text = page.get_by_test_id("stProgress").inner_text()
     m = re.search(r"step ([\d,]+) /", text)
@@ -165,6 +172,7 @@ def start_long_mlp_training(page) -> None:
     """Train the MLP for 40 epochs (the fast recipe's 5 take about 10 s here: too short to be
     sure of stopping it) and wait for its live progress and curves."""
     page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
+    choose_recipe(page, "fast (a fixed length)")
     expect(page.get_by_text("Adam 0.002, batch 256, 5 epochs")).to_be_visible(timeout=UI)
     set_number(page, "Epochs", "40", shows="batch 256, 40 epochs")
     page.get_by_role("button", name="Train").click()
@@ -209,7 +217,7 @@ def test_two_sessions_one_trains_the_cnn_other_draws(browser, app_url, app_weigh
     a.goto(app_url)
     b.goto(app_url)
     canvas_a, canvas_b = canvas_of(a), canvas_of(b)
-    a.get_by_role("button", name="Train").click()  # the CNN, fast recipe: the defaults
+    a.get_by_role("button", name="Train").click()  # the CNN, class recipe: the defaults
     expect(a.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=SLOW)
     expect(a.get_by_text(re.compile("dark: the same, smoothed"))).to_be_visible(timeout=UI)
     first = steps_done(a)
@@ -317,6 +325,7 @@ def test_the_training_view_can_be_read_paused_steered_and_stopped(page):
     draw_digit(page, canvas, 3)
     expect(metric_value(page, "Prediction · CNN")).to_have_text("3", timeout=UI)
     page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
+    choose_recipe(page, "fast (a fixed length)")
     set_number(page, "Epochs", "20", shows="batch 256, 20 epochs")  # long enough to steer
     page.get_by_role("button", name="Train").click()
     progress = page.get_by_test_id("stProgress")

@@ -1,0 +1,21 @@
+"""Nothing on the way to the first paint imports TensorFlow or Keras: the canvas comes first."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_page_and_its_panels_import_without_tensorflow():
+    modules = ["app"] + sorted(f"studio.{p.stem}" for p in (ROOT / "studio").glob("*.py"))
+    code = (
+        "import sys\n"
+        f"for m in {modules!r}:\n"
+        "    __import__(m)\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"imported at import time: {out.stdout}"
+    assert len(modules) > 10  # every panel was imported
