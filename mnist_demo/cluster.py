@@ -23,7 +23,8 @@ import weakref
 
 from mnist_demo.control import Control
 from mnist_demo.errors import MnistDemoError, first_line
-from mnist_demo.worker import ARRAYS, POLL_S, ROOT, StopsOnce, _train, received
+from mnist_demo.warm import ROOT
+from mnist_demo.worker import ARRAYS, POLL_S, StopsOnce, _train, received
 
 ADDRESS_VAR, CPUS_VAR = "MNIST_STUDIO_RAY_ADDRESS", "MNIST_STUDIO_CPUS_PER_TRAINING"
 LOST = "the training worker was lost"

@@ -14,7 +14,6 @@ a stop request or a time limit.
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import os
 import queue
 import shutil
@@ -25,7 +24,6 @@ import threading
 import weakref
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from pathlib import Path
 
 import numpy as np
 
@@ -34,8 +32,8 @@ from mnist_demo.data import Mnist
 from mnist_demo.errors import MnistDemoError, first_line
 from mnist_demo.recipes import Recipe
 from mnist_demo.result import TrainResult
+from mnist_demo.warm import REWARM_AFTER_S, prewarm, rehearse, spawn, take_warm
 
-ROOT = Path(__file__).resolve().parent.parent  # where the child finds this package
 # How far below the server a training process runs (Unix nice). 0 by default: measured with two
 # busy loops on both cores, a training niced by 10 took 367 s for what took 12 s at 0 (the busy
 # loops took 90% of the CPU), and browsers on the same machine starve it the same way; while the
@@ -43,10 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent  # where the child finds this pack
 # and a training). A server with other work to protect can set MNIST_STUDIO_TRAINING_NICE.
 NICE = int(os.environ.get("MNIST_STUDIO_TRAINING_NICE", "0"))
 POLL_S = 0.25  # how often a waiting runner looks at its stop request
-# Keep a training process started before anyone presses Train (see prewarm); off: each training
-# starts its own (TensorFlow's import and the networks' first steps then come after the press).
-WARM = os.environ.get("MNIST_STUDIO_WARM_TRAINER", "1") != "0"
-REWARM_AFTER_S = 3.0
 
 
 class StopsOnce:
@@ -66,7 +60,7 @@ class ProcessRun(StopsOnce):
     kept waiting (prewarm) when there is one, else a fresh one."""
 
     def __init__(self, recipe: Recipe, data: Mnist, max_steps: int | None = None, start=None):
-        self._proc, self._conn = take_warm() or _spawn()
+        self._proc, self._conn = take_warm() or spawn()
         self._kind = recipe.model
         self._send_lock = threading.Lock()  # the job's thread and the page's both send
         self._conn.send((recipe, _on_disk(data), max_steps, start))
@@ -113,56 +107,6 @@ class ProcessRun(StopsOnce):
             prewarm(REWARM_AFTER_S)  # the next training's process, once this one's end is shown
 
 
-def _spawn() -> tuple[subprocess.Popen, Connection]:
-    """A fresh training process: it imports TensorFlow and builds both networks, then waits."""
-    conn, theirs = mp.Pipe()  # a socket pair: the job's end and the child's
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mnist_demo.worker", str(theirs.fileno())],
-        pass_fds=[theirs.fileno()],
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": path},
-    )
-    theirs.close()
-    return proc, conn
-
-
-_WARM: list[tuple[subprocess.Popen, Connection]] = []  # at most one process kept waiting
-_WARM_LOCK = threading.Lock()
-
-
-def prewarm(delay_s: float = 0.0) -> None:
-    """Have a training process waiting (TensorFlow imported, both networks built and traced)
-    for the next Train, so that its first curve point comes within seconds, not after start-up.
-    `delay_s`: start it that much later (not while a page shows how a training ended)."""
-    if WARM and delay_s > 0:
-        timer = threading.Timer(delay_s, prewarm)
-        timer.daemon = True
-        timer.start()
-        return
-    with _WARM_LOCK:
-        if WARM and not any(proc.poll() is None for proc, _ in _WARM):
-            _WARM.clear()
-            _WARM.append(_spawn())
-
-
-def warm_pid() -> int | None:
-    """The process id of the training process kept waiting, if there is one."""
-    with _WARM_LOCK:
-        return next((proc.pid for proc, _ in _WARM if proc.poll() is None), None)
-
-
-def take_warm() -> tuple[subprocess.Popen, Connection] | None:
-    """The waiting training process, if one is alive; None when there is none."""
-    with _WARM_LOCK:
-        while _WARM:
-            proc, conn = _WARM.pop()
-            if proc.poll() is None:
-                return proc, conn
-            conn.close()
-    return None
-
-
 class ThreadRun:
     """One training in a thread of this process (tests, and where processes cannot be spawned)."""
 
@@ -199,7 +143,7 @@ def _child(fd: int) -> None:
     from mnist_demo.tfimport import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    _rehearse()
+    rehearse()
     try:
         recipe, files, max_steps, start = conn.recv()
     except (EOFError, OSError):  # the server went away before anyone pressed Train
@@ -213,20 +157,6 @@ def _child(fd: int) -> None:
         _train(conn.send, control, recipe, data, max_steps, True, start)
     except OSError:  # the job is gone: nobody to send to
         pass
-
-
-def _rehearse() -> None:
-    """Everything a first training does once per process, done before it is asked for: both
-    networks built, compiled and stepped on a few blank images (Keras' and TensorFlow's lazy
-    imports, oneDNN's kernels for these shapes). The real training starts from fresh weights."""
-    from mnist_demo import training
-    from mnist_demo.recipes import RECIPES
-
-    blank, labels = np.zeros((512, 28, 28), np.uint8), np.zeros(512, np.uint8)
-    tiny = Mnist(blank, labels, blank[:16], labels[:16], source="rehearsal")
-    for kind in ("mlp", "cnn"):
-        recipe = RECIPES[(kind, "class")].with_(budget_s=None, epochs=1)
-        training.train(recipe, tiny, max_steps=2 * recipe.steps_per_execution)
 
 
 _ON_DISK: dict[int, dict] = {}  # id(data) -> its files, while the data lives

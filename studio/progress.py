@@ -1,12 +1,15 @@
 """Where a training is: its step and speed, paused or stopping, its final evaluation, its place
-in line. Never a silent wait: each state has its own words."""
+in line; and, before Train, how long it will take. Never a silent wait: each state has its own
+words."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from mnist_demo.estimate import estimate
 from mnist_demo.events import FINAL, PAUSE, PROGRESS, fraction_done, seconds_left
 from mnist_demo.jobs import RUNNING
+from studio import state
 
 
 def waiting_text(view, cluster: tuple[int, float] | None = None) -> str:
@@ -44,3 +47,39 @@ def progress_ui(view) -> None:
         st.progress(fraction_done(last), text=text)
     elif view.state == RUNNING:
         st.progress(0.0, text="Preparing (loading MNIST, building the network)...")
+
+
+def estimate_text(recipe) -> str:
+    """How long from Train to the end on screen a training by `recipe` should take on this
+    server: start-up, training, the final test and the trainings ahead (estimate.py)."""
+    speeds = state.speeds()
+    last = speeds.get((recipe.model, recipe.name, recipe.batch_size))
+    guess = estimate(recipe, last or speeds.get(recipe.model), ahead_seconds(speeds))
+    if guess is None:
+        return "No estimate yet: the first training of this kind here measures the speed."
+    parts = (
+        f"{guess.start_s:.0f} s to start, {guess.train_s:.0f} s of training, "
+        f"{guess.final_s:.0f} s for the final test"
+    )
+    if guess.ahead_s:
+        parts += f", after {guess.ahead_s:.0f} s for the trainings ahead"
+    text = f"About {guess.total_s:.0f} s here ({parts})."
+    if guess.train_s > state.MAX_TRAIN_S:
+        text += (
+            f" That is past this server's limit of {state.MAX_TRAIN_S:.0f} s per training: it "
+            "would stop there, its model kept. The class recipe ends on time."
+        )
+    return text
+
+
+def ahead_seconds(speeds: dict) -> float:
+    """What the trainings running and waiting on this server have left before a new one starts
+    (with one place: the first to end frees it)."""
+    slots = state.training_slots()
+    running = [j.seconds_left() for j in slots.running()]
+    ahead = min((s for s in running if s is not None), default=0.0) if running else 0.0
+    for job in slots.waiting():
+        r = job.recipe
+        guess = estimate(r, speeds.get((r.model, r.name, r.batch_size)) or speeds.get(r.model))
+        ahead += guess.total_s if guess else 0.0
+    return ahead

@@ -19,7 +19,7 @@ from mnist_demo.estimate import timing
 from mnist_demo.jobs import TrainingSlots
 from mnist_demo.memory import steady_heap
 from mnist_demo.store import SavedModel, list_models, load_model, saves_root, weights_root
-from mnist_demo.worker import prewarm
+from mnist_demo.warm import prewarm
 
 MAX_TRAININGS = int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", "1"))  # at once, server-wide
 # One training's longest run: then it stops and keeps its model, and the next in line starts.
@@ -173,7 +173,7 @@ def warm_up(paths: tuple[str, ...]) -> bool:
             keep_warm().touch([predictor])
     unlike_detector()  # the note for non-digits: loaded and traced before the first stroke too
     if jobs.ISOLATE and not cluster.address():
-        prewarm()  # a training process waits for the first Train (worker.prewarm)
+        prewarm()  # a training process waits for the first Train (warm.py)
     return True
 
 

@@ -18,7 +18,6 @@ import streamlit as st
 from mnist_demo import MODEL_KINDS
 from mnist_demo.data import ENV_VAR
 from mnist_demo.errors import DataError
-from mnist_demo.estimate import estimate
 from mnist_demo.jobs import (
     ACTIVE,
     FINISHED,
@@ -30,7 +29,7 @@ from studio import state
 from studio.charts import charts_ui
 from studio.live import live_panel_ui
 from studio.outcome import finish
-from studio.progress import progress_ui, waiting_text
+from studio.progress import estimate_text, progress_ui, waiting_text
 from studio.streamlit_internals import session_liveness
 
 # The form's limits: at the recipes' batch sizes a training within them ends inside MAX_TRAIN_S
@@ -168,42 +167,6 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
         where = "Every place for trainings on the cluster is taken" if state.cluster_size() else (
             "Another training is running on this server")  # fmt: skip
         st.info(f"{where} right now. Press Train to queue up: yours starts when it ends.")
-
-
-def estimate_text(recipe: Recipe) -> str:
-    """How long from Train to the end on screen a training by `recipe` should take on this
-    server: start-up, training, the final test and the trainings ahead (estimate.py)."""
-    speeds = state.speeds()
-    last = speeds.get((recipe.model, recipe.name, recipe.batch_size))
-    guess = estimate(recipe, last or speeds.get(recipe.model), ahead_seconds(speeds))
-    if guess is None:
-        return "No estimate yet: the first training of this kind here measures the speed."
-    parts = (
-        f"{guess.start_s:.0f} s to start, {guess.train_s:.0f} s of training, "
-        f"{guess.final_s:.0f} s for the final test"
-    )
-    if guess.ahead_s:
-        parts += f", after {guess.ahead_s:.0f} s for the trainings ahead"
-    text = f"About {guess.total_s:.0f} s here ({parts})."
-    if guess.train_s > state.MAX_TRAIN_S:
-        text += (
-            f" That is past this server's limit of {state.MAX_TRAIN_S:.0f} s per training: it "
-            "would stop there, its model kept. The class recipe ends on time."
-        )
-    return text
-
-
-def ahead_seconds(speeds: dict) -> float:
-    """What the trainings running and waiting on this server have left before a new one starts
-    (with one place: the first to end frees it)."""
-    slots = state.training_slots()
-    running = [j.seconds_left() for j in slots.running()]
-    ahead = min((s for s in running if s is not None), default=0.0) if running else 0.0
-    for job in slots.waiting():
-        r = job.recipe
-        guess = estimate(r, speeds.get((r.model, r.name, r.batch_size)) or speeds.get(r.model))
-        ahead += guess.total_s if guess else 0.0
-    return ahead
 
 
 def start_training(recipe: Recipe, start=None) -> None:

@@ -12,7 +12,7 @@ from mnist_demo.data import load_mnist
 from mnist_demo.store import load_model
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any test module loads TensorFlow
-# No training process kept waiting after each test's training (worker.prewarm): a test that
+# No training process kept waiting after each test's training (warm.prewarm): a test that
 # wants one (and the app under e2e, which runs as people get it) says so.
 os.environ.setdefault("MNIST_STUDIO_WARM_TRAINER", "0")
 

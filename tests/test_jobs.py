@@ -193,16 +193,18 @@ def test_wait_end_returns_as_the_job_ends_not_when_its_process_exits(small):
 def test_a_training_process_kept_warm_takes_the_next_training(small, monkeypatch):
     """prewarm leaves one process waiting, TensorFlow imported and both networks rehearsed; the
     next training runs in it (the same process id) and trains as a fresh one would."""
-    import mnist_demo.worker as worker
+    import mnist_demo.warm as warm
+    from mnist_demo.worker import ProcessRun
 
-    monkeypatch.setattr(worker, "WARM", True)
-    worker.prewarm()
-    pid = worker.warm_pid()
-    assert pid is not None and pid in training_processes()
-    run = worker.ProcessRun(get_recipe("mlp", "fast"), small, max_steps=6)
-    assert run.pid == pid and worker.warm_pid() is None  # taken: none waiting now
+    monkeypatch.setattr(warm, "WARM", True)
+    warm.prewarm()
+    pid = warm.warm_pid()
+    assert pid is not None
+    wait_until(lambda: pid in training_processes())  # once it runs the worker's code
+    run = ProcessRun(get_recipe("mlp", "fast"), small, max_steps=6)
+    assert run.pid == pid and warm.warm_pid() is None  # taken: none waiting now
     messages = [m for m in run.messages() if m is not None]
     kind, result = messages[-1]
     assert kind == "result" and result.steps == 6 and not result.stopped
     assert [m[1]["kind"] for m in messages[:-1]][0] == "start"
-    monkeypatch.setattr(worker, "WARM", False)  # no new one after this test
+    monkeypatch.setattr(warm, "WARM", False)  # no new one after this test

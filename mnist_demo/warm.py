@@ -1,0 +1,89 @@
+"""A training process kept waiting for the next Train: TensorFlow imported, both networks built
+and stepped once, so that a training's first curve point comes within seconds of the press.
+
+The server starts one once its first page is painted (studio/state.py) and again a few seconds
+after each training; a ProcessRun takes it when there is one, and spawns a fresh one otherwise.
+MNIST_STUDIO_WARM_TRAINER=0 turns it off.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import numpy as np
+
+from mnist_demo.data import Mnist
+
+ROOT = Path(__file__).resolve().parent.parent  # where the child finds this package
+WARM = os.environ.get("MNIST_STUDIO_WARM_TRAINER", "1") != "0"
+REWARM_AFTER_S = 3.0  # after a training: not while the page shows how it ended
+
+
+def spawn() -> tuple[subprocess.Popen, Connection]:
+    """A fresh training process: it imports TensorFlow and builds both networks, then waits."""
+    conn, theirs = mp.Pipe()  # a socket pair: the job's end and the child's
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mnist_demo.worker", str(theirs.fileno())],
+        pass_fds=[theirs.fileno()],
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    theirs.close()
+    return proc, conn
+
+
+_WARM: list[tuple[subprocess.Popen, Connection]] = []  # at most one process kept waiting
+_WARM_LOCK = threading.Lock()
+
+
+def prewarm(delay_s: float = 0.0) -> None:
+    """Have a training process waiting (TensorFlow imported, both networks built and traced)
+    for the next Train, so that its first curve point comes within seconds, not after start-up.
+    `delay_s`: start it that much later (not while a page shows how a training ended)."""
+    if WARM and delay_s > 0:
+        timer = threading.Timer(delay_s, prewarm)
+        timer.daemon = True
+        timer.start()
+        return
+    with _WARM_LOCK:
+        if WARM and not any(proc.poll() is None for proc, _ in _WARM):
+            _WARM.clear()
+            _WARM.append(spawn())
+
+
+def warm_pid() -> int | None:
+    """The process id of the training process kept waiting, if there is one."""
+    with _WARM_LOCK:
+        return next((proc.pid for proc, _ in _WARM if proc.poll() is None), None)
+
+
+def take_warm() -> tuple[subprocess.Popen, Connection] | None:
+    """The waiting training process, if one is alive; None when there is none."""
+    with _WARM_LOCK:
+        while _WARM:
+            proc, conn = _WARM.pop()
+            if proc.poll() is None:
+                return proc, conn
+            conn.close()
+    return None
+
+
+def rehearse() -> None:
+    """Everything a first training does once per process, done before it is asked for: both
+    networks built, compiled and stepped on a few blank images (Keras' and TensorFlow's lazy
+    imports, oneDNN's kernels for these shapes). The real training starts from fresh weights."""
+    from mnist_demo import training
+    from mnist_demo.recipes import RECIPES
+
+    blank, labels = np.zeros((512, 28, 28), np.uint8), np.zeros(512, np.uint8)
+    tiny = Mnist(blank, labels, blank[:16], labels[:16], source="rehearsal")
+    for kind in ("mlp", "cnn"):
+        recipe = RECIPES[(kind, "class")].with_(budget_s=None, epochs=1)
+        training.train(recipe, tiny, max_steps=2 * recipe.steps_per_execution)
