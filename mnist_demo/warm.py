@@ -41,6 +41,7 @@ def spawn() -> tuple[subprocess.Popen, Connection]:
 
 _WARM: list[tuple[subprocess.Popen, Connection]] = []  # at most one process kept waiting
 _WARM_LOCK = threading.Lock()
+_running = 0  # training processes running now
 
 
 def prewarm(delay_s: float = 0.0) -> None:
@@ -53,9 +54,18 @@ def prewarm(delay_s: float = 0.0) -> None:
         timer.start()
         return
     with _WARM_LOCK:
-        if WARM and not any(proc.poll() is None for proc, _ in _WARM):
+        # Not beside a running training: TensorFlow's import would take its cores for seconds.
+        # The one running starts the next when it ends.
+        if WARM and not _running and not any(proc.poll() is None for proc, _ in _WARM):
             _WARM.clear()
             _WARM.append(spawn())
+
+
+def running(change: int) -> None:
+    """A training process started (+1) or ended (-1) in this server."""
+    global _running
+    with _WARM_LOCK:
+        _running += change
 
 
 def warm_pid() -> int | None:

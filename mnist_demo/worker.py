@@ -32,7 +32,7 @@ from mnist_demo.data import Mnist
 from mnist_demo.errors import MnistDemoError, first_line
 from mnist_demo.recipes import Recipe
 from mnist_demo.result import TrainResult
-from mnist_demo.warm import REWARM_AFTER_S, prewarm, rehearse, spawn, take_warm
+from mnist_demo.warm import REWARM_AFTER_S, prewarm, rehearse, running, spawn, take_warm
 
 # How far below the server a training process runs (Unix nice). 0 by default: measured with two
 # busy loops on both cores, a training niced by 10 took 367 s for what took 12 s at 0 (the busy
@@ -61,6 +61,7 @@ class ProcessRun(StopsOnce):
 
     def __init__(self, recipe: Recipe, data: Mnist, max_steps: int | None = None, start=None):
         self._proc, self._conn = take_warm() or spawn()
+        running(+1)
         self._kind = recipe.model
         self._send_lock = threading.Lock()  # the job's thread and the page's both send
         self._conn.send((recipe, _on_disk(data), max_steps, start))
@@ -104,6 +105,7 @@ class ProcessRun(StopsOnce):
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            running(-1)
             prewarm(REWARM_AFTER_S)  # the next training's process, once this one's end is shown
 
 

@@ -17,6 +17,8 @@ from mnist_demo.slots import TrainingSlots
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-cluster.txt")
 
+pytestmark = pytest.mark.xdist_group("ray")  # one local Ray at a time, under pytest -n 2
+
 
 @pytest.fixture(scope="module")
 def local_ray():

@@ -119,7 +119,7 @@ def test_finetune_learns_a_misread_style_without_forgetting_mnist(tmp_path, mnis
     out = tmp_path / "mine.keras"
     code, stdout, err = run("finetune", "cnn", "--images", tmp_path, "--labels",
                             tmp_path / "labels.json", "--data", mnist_path, "--json",
-                            "--save", out)  # fmt: skip
+                            "--steps", "150", "--save", out)  # fmt: skip
     assert code == 0, err
     report = json.loads(stdout)
     assert set(report) >= {"before", "after", "seconds"}

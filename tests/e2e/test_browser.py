@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import TimeoutError, expect
 
+# Under pytest -n 2, every browser test runs in one worker, against one server of the app.
+pytestmark = pytest.mark.xdist_group("browser")
+
 from harness.browser import ROOT, start_app
 from harness.strokes import draw_digit, touch_digit
 

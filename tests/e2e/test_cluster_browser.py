@@ -20,6 +20,7 @@ from tests.e2e.test_browser import (
 )
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-cluster.txt")
+pytestmark = pytest.mark.xdist_group("ray")  # one local Ray at a time, under pytest -n 2
 
 
 @pytest.fixture(scope="module")
