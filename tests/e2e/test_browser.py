@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from playwright.sync_api import TimeoutError, expect
 
-# Under pytest -n 2, every browser test runs in one worker, against one server of the app.
-pytestmark = pytest.mark.xdist_group("browser")
-
 from harness.browser import ROOT, start_app
 from harness.strokes import draw_digit, touch_digit
+
+# Under pytest -n 2, every browser test runs in one worker, against one server of the app.
+pytestmark = pytest.mark.xdist_group("browser")
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 # Upper bounds, not delays. The suite passes with busy loops hogging both cores, where everything
