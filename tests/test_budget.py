@@ -101,8 +101,10 @@ def test_a_class_run_ends_on_time_with_its_rate_near_zero(small):
     res = train(recipe, small, subscribers=[events.append])
     start, end = events[0], events[-1]
     trained_s = [e for e in events if e["kind"] in ("step", "eval")][-1]["wall"] - start["wall"]
-    assert 3.0 <= trained_s <= 6.0
-    assert not res.stopped and res.steps == end["total_steps"]
+    # It trained its budget and then ended: not at its cap (20 epochs), not before the time was
+    # up; the slack is for a last step and evaluation on a busy machine.
+    assert 3.5 <= trained_s <= 4.0 + 6.0
+    assert not res.stopped and res.steps == end["total_steps"] < 20 * (2000 // 32) // 2
     steps = [e for e in events if e["kind"] == "step"]
     assert steps[-1]["learning_rate"] < 0.05 * recipe.learning_rate
     assert max(e["learning_rate"] for e in steps) == pytest.approx(recipe.learning_rate, rel=0.1)

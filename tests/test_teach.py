@@ -9,6 +9,7 @@ import subprocess
 import sys
 import zipfile
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -119,7 +120,7 @@ def test_finetune_learns_a_misread_style_without_forgetting_mnist(tmp_path, mnis
     out = tmp_path / "mine.keras"
     code, stdout, err = run("finetune", "cnn", "--images", tmp_path, "--labels",
                             tmp_path / "labels.json", "--data", mnist_path, "--json",
-                            "--steps", "150", "--save", out)  # fmt: skip
+                            "--save", out)  # fmt: skip
     assert code == 0, err
     report = json.loads(stdout)
     assert set(report) >= {"before", "after", "seconds"}
@@ -242,6 +243,7 @@ def test_a_fresh_network_is_not_the_reference():
     """The style set is not trivially read: an untrained network gets about a tenth of it."""
     images, labels, _ = load_set()
     x = np.stack([preprocess(im) for im in images[:200]])
+    keras.utils.set_random_seed(0)  # its own start: not whatever the tests before it left
     assert (predict_probs(build_model("cnn"), x).argmax(1) == labels[:200]).mean() < 0.5
 
 
