@@ -290,7 +290,8 @@ def run(parts: list[str], repeats: int = 3) -> dict:
         first_step()
     if "page" in parts:
         page_part(repeats)
-    OUT.write_text(json.dumps(results, indent=2) + "\n")
+    kept = json.loads(OUT.read_text()) if OUT.exists() and len(parts) < 2 else {}
+    OUT.write_text(json.dumps({**kept, **results}, indent=2) + "\n")  # --only: the rest kept
     print(f"\nwrote {OUT}")
     return results
 
