@@ -1,6 +1,6 @@
 """The live class demo on this CPU: the figures issue-style targets are set against.
 
-    python benchmarks/class_demo.py              # everything (about 8 minutes on 2 cores)
+    python benchmarks/class_demo.py              # everything (about 12 minutes on 2 cores)
     python benchmarks/class_demo.py --only engine
     python benchmarks/class_demo.py --only page
     python benchmarks/bench.py --only class      # the same, from the main benchmark

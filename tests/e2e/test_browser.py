@@ -14,7 +14,7 @@ from playwright.sync_api import TimeoutError, expect
 from harness.browser import ROOT, start_app
 from harness.strokes import draw_digit, touch_digit
 
-# Under pytest -n 2, every browser test runs in one worker, against one server of the app.
+# Under pytest -n 2 --dist loadgroup, the browser tests run in one worker, against one server.
 pytestmark = pytest.mark.xdist_group("browser")
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
