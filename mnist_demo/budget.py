@@ -47,40 +47,62 @@ def guess_steps(recipe, cap: int) -> int:
     return max(1, min(cap, int(recipe.budget_s * rate / recipe.batch_size)))
 
 
-class BudgetFit:
-    """Fits a budgeted run's length from its measured speed; `total` is the current length."""
+class Speed:
+    """Steps per second since the end of a run's first call (which traces the graph), pauses
+    left out: None until FIT_AFTER_S of steps are measured."""
 
-    def __init__(self, recipe, cap: int, schedule: FittedCosine | None):
-        self.budget_s, self.cap, self.schedule = recipe.budget_s, cap, schedule
-        self.total = guess_steps(recipe, cap)
-        self.t_start = time.perf_counter()  # the run's wall clock: evaluations count
+    def __init__(self):
         self.mark: tuple[float, int] | None = None  # (time, step) the speed is measured from
-        self.fitted = False
-        self._set(self.total)
-
-    def restart_clock(self) -> None:
-        self.t_start = time.perf_counter()
 
     def pause(self, seconds: float) -> None:
-        """A pause is not part of the budget."""
-        self.t_start += seconds
         if self.mark is not None:
             self.mark = (self.mark[0] + seconds, self.mark[1])
 
-    def update(self, step: int, now: float) -> int:
-        """After `step` steps at time `now`: the length to train for."""
+    def start(self, step: int, now: float) -> None:
+        """Measure from here (the first call's end), unless already measuring."""
         if self.mark is None:
             self.mark = (now, step)
-            return self.total
+
+    def steps_per_s(self, step: int, now: float) -> float | None:
+        if self.mark is None:
+            return None
         t0, s0 = self.mark
         if now - t0 < FIT_AFTER_S or step <= s0:
-            return self.total
-        steps_per_s = (step - s0) / (now - t0)
-        left_s = max(0.0, self.budget_s - (now - self.t_start))
-        self.total = max(step, min(self.cap, step + int(left_s * steps_per_s)))
-        self.fitted = True
+            return None
+        return (step - s0) / (now - t0)
+
+
+class BudgetFit:
+    """Fits a budgeted run's length from its measured speed; `total` is the current length."""
+
+    def __init__(self, recipe, cap: int, schedule: FittedCosine | None, speed: Speed | None = None):
+        self.budget_s, self.cap, self.schedule = recipe.budget_s, cap, schedule
+        self.speed = speed or Speed()
+        self.total = guess_steps(recipe, cap)
+        self.t_start = time.perf_counter()  # the run's wall clock: evaluations count
+        self.fitted = False
         self._set(self.total)
-        return self.total
+
+    def pause(self, seconds: float) -> None:
+        """A pause is not part of the budget, nor of the speed."""
+        self.t_start += seconds
+        self.speed.pause(seconds)
+
+    def seconds_left(self, now: float) -> float:
+        return max(0.0, self.budget_s - (now - self.t_start))
+
+    def update(self, step: int, now: float) -> int:
+        """After `step` steps at time `now`: the length to train for."""
+        self.speed.start(step, now)
+        steps_per_s = self.speed.steps_per_s(step, now)
+        if steps_per_s is None:
+            return self.total
+        total = max(step, min(self.cap, step + int(self.seconds_left(now) * steps_per_s)))
+        self.fitted = True
+        if total != self.total:
+            self.total = total
+            self._set(total)
+        return total
 
     def _set(self, total: int) -> None:
         if self.schedule is not None:

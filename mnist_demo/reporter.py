@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_demo.budget import FIT_AFTER_S, BudgetFit
+from mnist_demo.budget import BudgetFit, Speed
 from mnist_demo.control import Control
 from mnist_demo.errors import TrainingDiverged
 from mnist_demo.events import END, EVAL, FINAL, PAUSE, RATE, RESUME, START, STEP
@@ -50,7 +50,7 @@ class Reporter(keras.callbacks.Callback):
         self.lr_factor = 1.0
         self.total_steps = plan.total_steps  # a budgeted run's moves as its speed is measured
         self.budget: BudgetFit | None = None
-        self._mark: tuple[float, int] | None = None  # (time, step) the speed is measured from
+        self.speed = Speed()  # steps per second past the first call, for time left
         self.eval_seconds = 0.0  # spent evaluating during training, for the benchmark
         self._sums = (0, 0.0, 0.0)  # (steps, loss sum, accuracy sum) this round, at the last event
         self._predict = None
@@ -64,7 +64,7 @@ class Reporter(keras.callbacks.Callback):
         self._predict(tf.zeros((1, 28, 28, 1)))
         if self.recipe.budget_s:
             schedule = getattr(model.optimizer, "fitted_schedule", None)
-            self.budget = BudgetFit(self.recipe, self.plan.total_steps, schedule)
+            self.budget = BudgetFit(self.recipe, self.plan.total_steps, schedule, self.speed)
             self._set_total(self.budget.total)
         self.t0 = self.last_t = time.perf_counter()
         self._emit({"kind": START, **self._base(time.perf_counter()), **self._rate_now()})
@@ -84,8 +84,7 @@ class Reporter(keras.callbacks.Callback):
         if control.lr_factor != self.lr_factor:
             self._set_rate(control.lr_factor)
         now = time.perf_counter()
-        if self._mark is None:  # the first call traced and warmed up: measure from its end
-            self._mark = (now, self.step)
+        self.speed.start(self.step, now)  # the first call traced and warmed up: from its end
         if self.budget is not None:
             self._set_total(self.budget.update(self.step, now))
         if now - self.last_t >= EMIT_INTERVAL_S or self.step >= self.total_steps:
@@ -166,10 +165,7 @@ class Reporter(keras.callbacks.Callback):
         self.control.wait_while_paused()
         paused = time.perf_counter() - t
         self.t0 += paused  # a pause is not training time
-        if self.budget is not None:
-            self.budget.pause(paused)
-        if self._mark is not None:
-            self._mark = (self._mark[0] + paused, self._mark[1])
+        (self.budget or self.speed).pause(paused)  # a budget tells its speed too
         self.last_t += paused
         self._emit({"kind": RESUME, **self._base(time.perf_counter()), "paused_s": paused})
 
@@ -203,12 +199,10 @@ class Reporter(keras.callbacks.Callback):
     def _left_s(self, now: float) -> float | None:
         """Seconds left, evaluations included; None until the speed has been measured for
         FIT_AFTER_S past the first call (which traces: a rate from it was 10x off)."""
-        if self.budget is not None and self.budget.fitted:
-            return max(0.0, self.budget.budget_s - (now - self.budget.t_start))
-        if self._mark is None or now - self._mark[0] < FIT_AFTER_S or self.step <= self._mark[1]:
-            return None
-        t0, s0 = self._mark
-        return (self.total_steps - self.step) * (now - t0) / (self.step - s0)
+        if self.budget is not None:
+            return self.budget.seconds_left(now) if self.budget.fitted else None
+        steps_per_s = self.speed.steps_per_s(self.step, now)
+        return None if steps_per_s is None else (self.total_steps - self.step) / steps_per_s
 
     def _emit(self, event: Event) -> None:
         if not math.isfinite(event.get("loss", 0.0)):  # nothing useful can come after this
