@@ -4,6 +4,11 @@
     python benchmarks/class_demo.py --only engine
     python benchmarks/class_demo.py --only page
     python benchmarks/bench.py --only class      # the same, from the main benchmark
+    python benchmarks/class_demo.py --avx2       # on AMX or AVX-512: as a 2-core AVX2 CPU would
+
+--avx2 sets, before numpy and TensorFlow load: ONEDNN_MAX_CPU_ISA=AVX2 (TensorFlow's kernels),
+OPENBLAS_CORETYPE=Haswell (numpy's matrix product, the peak) and MNIST_STUDIO_PRECISION=float32
+(no bfloat16, server-wide), for this process and the app it starts.
 
 - engine: numpy's float32 matrix product (2048 x 2048, the best of 5, measured before and after)
   against the engine's CNN training speed with the class recipe (samples/s over the step events
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -37,6 +43,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 OUT = ROOT / "benchmarks" / "class_demo.json"
 CNN_MFLOP = 83.1  # a training sample of the seed CNN: forward and backward
+AVX2 = {
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "OPENBLAS_CORETYPE": "Haswell",
+    "MNIST_STUDIO_PRECISION": "float32",
+}
 results: dict = {}
 
 
@@ -284,6 +295,7 @@ def run(parts: list[str], repeats: int = 3) -> dict:
     from bench import machine
 
     results["machine"] = machine()
+    results["machine"]["emulated"] = {k: os.environ.get(k) for k in AVX2 if os.environ.get(k)}
     print(f"CPU: {results['machine']['cpu']}", flush=True)
     if "engine" in parts:
         engine()
@@ -300,7 +312,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=["engine", "page"], action="append")
     ap.add_argument("--repeats", type=int, default=3, help="starts of each app for first paint")
+    ap.add_argument("--avx2", action="store_true", help="measure as a 2-core AVX2 CPU would")
     args = ap.parse_args()
+    if args.avx2 and any(os.environ.get(k) != v for k, v in AVX2.items()):
+        argv = [a for a in sys.argv if a != "--avx2"]
+        os.execve(sys.executable, [sys.executable, *argv], {**os.environ, **AVX2})
     run(args.only or ["engine", "page"], args.repeats)
 
 

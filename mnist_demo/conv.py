@@ -8,14 +8,26 @@ gradient 90 ms, filter gradient 100 ms at batch 256). Both gradients are convolu
     channels swapped (exact for stride 1 and symmetric "same" padding);
   - the kernel's: the padded input, batch and channels swapped, convolved "valid" with the
     output's gradient as its kernel.
-Both then run on the forward kernel: the step is about 10-15% faster. The weights are a plain
-Conv2D's (same shapes, same names), so they move into the saved network with set_weights.
+Both then run on the forward kernel: the step was about 10-15% faster there. On an Intel Xeon
+(AVX2 kernels only, or AVX-512) TensorFlow's own gradient kernels are the faster ones (both
+gradients 28 ms against 48 ms at batch 128), so each gradient is measured both ways, once per
+shape and dtype in a process, the first time it is traced (about half a second; the kept-warm
+training process does it before anyone presses Train), and the faster one is used. The weights
+are a plain Conv2D's (same shapes, same names), so they move into the saved network with
+set_weights.
 """
 
 from __future__ import annotations
 
+import statistics
+import time
+
 import keras
 import tensorflow as tf
+
+# (x's shape, kernel's shape, dtype) -> (input gradient as a forward conv?, kernel gradient as one?)
+_CHOICES: dict[tuple, tuple[bool, bool]] = {}
+TIMED_RUNS = 5
 
 
 def conv2d_same(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
@@ -25,12 +37,76 @@ def conv2d_same(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
     @tf.custom_gradient
     def conv(x, kernel):
         def grad(dy):
-            return _input_gradient(dy, kernel), _kernel_gradient(x, dy, kernel.shape[0])
+            forward_input, forward_kernel = choose(x.shape, kernel.shape, x.dtype)
+            dx = (
+                _input_gradient(dy, kernel)
+                if forward_input
+                else _native_input_gradient(x, kernel, dy)
+            )
+            if forward_kernel:
+                return dx, _kernel_gradient(x, dy, kernel.shape[0])
+            return dx, _native_kernel_gradient(x, kernel, dy)
 
         return tf.nn.conv2d(x, kernel, 1, "SAME"), grad
 
     # Tensors, not variables, go in: the gradient is the kernel's, whatever holds it.
     return conv(tf.convert_to_tensor(x), tf.convert_to_tensor(kernel))
+
+
+def choose(x_shape, kernel_shape, dtype) -> tuple[bool, bool]:
+    """Which of the two gradients run as forward convolutions for these shapes on this CPU:
+    each way timed (the median of TIMED_RUNS, interleaved) on random tensors the first time."""
+    key = (tuple(x_shape), tuple(kernel_shape), tf.as_dtype(dtype).name)
+    if key not in _CHOICES:
+        if None in key[0]:  # a shape known only when it runs: TensorFlow's kernels
+            return False, False
+        with tf.init_scope():  # eagerly, even while a training step is being traced
+            _CHOICES[key] = _measure(key[0], key[1], tf.as_dtype(dtype))
+    return _CHOICES[key]
+
+
+def _measure(x_shape, kernel_shape, dtype) -> tuple[bool, bool]:
+    x = tf.random.uniform(x_shape, dtype=dtype)
+    kernel = tf.random.uniform(kernel_shape, dtype=dtype)
+    dy = tf.random.uniform((*x_shape[:3], kernel_shape[3]), dtype=dtype)
+    k = kernel_shape[0]
+    ways = {
+        "input, forward": tf.function(lambda: _input_gradient(dy, kernel)),
+        "input, native": tf.function(lambda: _native_input_gradient(x, kernel, dy)),
+        "kernel, forward": tf.function(lambda: _kernel_gradient(x, dy, k)),
+        "kernel, native": tf.function(lambda: _native_kernel_gradient(x, kernel, dy)),
+    }
+    times = {name: [] for name in ways}
+    for _ in range(TIMED_RUNS + 1):  # the first round traces and warms up
+        for name, way in ways.items():
+            t = time.perf_counter()
+            way().numpy()
+            times[name].append(time.perf_counter() - t)
+    best = {name: statistics.median(runs[1:]) for name, runs in times.items()}
+    return (
+        best["input, forward"] < best["input, native"],
+        best["kernel, forward"] < best["kernel, native"],
+    )
+
+
+def _native_input_gradient(x: tf.Tensor, kernel: tf.Tensor, dy: tf.Tensor) -> tf.Tensor:
+    return tf.raw_ops.Conv2DBackpropInput(
+        input_sizes=tf.shape(x),
+        filter=kernel,
+        out_backprop=dy,
+        strides=[1, 1, 1, 1],
+        padding="SAME",
+    )
+
+
+def _native_kernel_gradient(x: tf.Tensor, kernel: tf.Tensor, dy: tf.Tensor) -> tf.Tensor:
+    return tf.raw_ops.Conv2DBackpropFilter(
+        input=x,
+        filter_sizes=tf.shape(kernel),
+        out_backprop=dy,
+        strides=[1, 1, 1, 1],
+        padding="SAME",
+    )
 
 
 def _input_gradient(dy: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:

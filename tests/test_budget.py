@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 import mnist_demo.budget as budget
+import mnist_demo.conv as conv
 from mnist_demo.budget import BudgetFit, FittedCosine
 from mnist_demo.conv import conv2d_same
 from mnist_demo.estimate import Timing, estimate, timing
@@ -17,17 +18,22 @@ from mnist_demo.recipes import get_recipe
 from mnist_demo.training import train
 
 
+WAYS = [(True, True), (False, False), (True, False)]  # (input's, kernel's) as forward convs
+
+
 @pytest.mark.parametrize("shape", [(3, 14, 14, 32, 64), (2, 9, 7, 3, 5)])
-def test_the_training_convolution_has_autodiffs_gradients(shape):
+@pytest.mark.parametrize("ways", WAYS)
+def test_the_training_convolution_has_autodiffs_gradients(shape, ways, monkeypatch):
+    monkeypatch.setattr(conv, "choose", lambda *shapes: ways)
     n, h, w, c_in, c_out = shape
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=(n, h, w, c_in)), tf.float32)
     kernel = tf.constant(rng.normal(size=(5, 5, c_in, c_out)), tf.float32)
     grads = []
-    for conv in (conv2d_same, lambda a, k: tf.nn.conv2d(a, k, 1, "SAME")):  # the reference
+    for way in (conv2d_same, lambda a, k: tf.nn.conv2d(a, k, 1, "SAME")):  # the reference
         with tf.GradientTape() as tape:
             tape.watch([x, kernel])
-            y = conv(x, kernel)
+            y = way(x, kernel)
             loss = tf.reduce_sum(tf.sin(y) * y)  # a gradient that differs at every output
         grads.append([g.numpy() for g in tape.gradient(loss, [x, kernel])])
         outputs = y.numpy()
@@ -35,6 +41,25 @@ def test_the_training_convolution_has_autodiffs_gradients(shape):
     np.testing.assert_allclose(dx, ref_dx, rtol=1e-3, atol=1e-3 * np.abs(ref_dx).max())
     np.testing.assert_allclose(dk, ref_dk, rtol=1e-3, atol=1e-3 * np.abs(ref_dk).max())
     assert outputs.shape == (n, h, w, c_out)
+
+
+def test_each_gradient_takes_the_faster_way_measured_once(monkeypatch):
+    native = conv._native_kernel_gradient
+
+    def slow_native(x, kernel, dy):  # 30 times the work, the same answer
+        return native(x, kernel, dy) + sum(0.0 * native(x, kernel, dy) for _ in range(30))
+
+    monkeypatch.setattr(conv, "_native_kernel_gradient", slow_native)
+    monkeypatch.setattr(conv, "_CHOICES", {})
+    calls = []
+    measure = conv._measure
+    monkeypatch.setattr(conv, "_measure", lambda *a: calls.append(a) or measure(*a))
+    shapes = ((4, 14, 14, 32), (5, 5, 32, 64), tf.float32)
+    _, kernel_forward = conv.choose(*shapes)
+    assert kernel_forward  # the forward-convolution way beat a 30x slower native one
+    assert conv.choose(*shapes) == conv.choose(*shapes) and len(calls) == 1
+    assert conv.choose((None, 14, 14, 32), (5, 5, 32, 64), tf.float32) == (False, False)
+    assert len(calls) == 1  # an unknown batch is not measured: TensorFlow's own kernels
 
 
 def test_the_trained_network_moves_into_the_plain_one():
@@ -107,7 +132,10 @@ def test_a_class_run_ends_on_time_with_its_rate_near_zero(small):
     assert not res.stopped and res.steps == end["total_steps"] < 20 * (2000 // 32) // 2
     steps = [e for e in events if e["kind"] == "step"]
     assert steps[-1]["learning_rate"] < 0.05 * recipe.learning_rate
-    assert max(e["learning_rate"] for e in steps) == pytest.approx(recipe.learning_rate, rel=0.1)
+    # It warmed up to (about) its peak: the events, twice a second, sample the schedule; on a
+    # fast CPU the peak falls between two of them.
+    peak = max(e["learning_rate"] for e in steps)
+    assert 0.7 * recipe.learning_rate <= peak <= recipe.learning_rate * 1.0001
 
 
 def test_no_time_left_is_said_before_the_speed_is_measured(small):
@@ -173,12 +201,12 @@ def test_a_stopped_run_is_tested_on_the_first_test_digits_and_says_so(small, mon
     monkeypatch.setattr(training, "STOPPED_TEST_IMAGES", 100)
     control = Control()
 
-    def stop_at_step_5(e):
-        if e["kind"] == "step" and e["step"] >= 5:
+    def stop_at_first_step(e):  # the first step's event comes at once; the next ones 0.5 s apart
+        if e["kind"] == "step":
             control.stop.set()
 
     recipe = get_recipe("mlp", "fast").with_(steps_per_execution=1)
-    res = train(recipe, small, subscribers=[stop_at_step_5], control=control)
+    res = train(recipe, small, subscribers=[stop_at_first_step], control=control)
     assert res.stopped and res.test_images == 100
     pred = np.asarray(res.model(to_float(small.x_test[:100]), training=False)).argmax(1)
     assert res.test_accuracy == pytest.approx((pred == small.y_test[:100]).mean(), abs=1e-6)
