@@ -17,7 +17,6 @@ from mnist_demo.models import build_model
 from mnist_demo.recipes import get_recipe
 from mnist_demo.training import train
 
-
 WAYS = [(True, True), (False, False), (True, False)]  # (input's, kernel's) as forward convs
 
 
