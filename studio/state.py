@@ -20,6 +20,7 @@ from mnist_demo.jobs import TrainingSlots
 from mnist_demo.memory import steady_heap
 from mnist_demo.store import SavedModel, list_models, load_model, saves_root, weights_root
 from mnist_demo.warm import prewarm
+from studio.charts import warm as warm_charts
 
 MAX_TRAININGS = int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", "1"))  # at once, server-wide
 # One training's longest run: then it stops and keeps its model, and the next in line starts.
@@ -172,6 +173,7 @@ def warm_up(paths: tuple[str, ...]) -> bool:
         if predictor is not None:
             keep_warm().touch([predictor])
     unlike_detector()  # the note for non-digits: loaded and traced before the first stroke too
+    warm_charts()  # the first curve point does not wait for Altair's import
     if jobs.ISOLATE and not cluster.address():
         prewarm()  # a training process waits for the first Train (warm.py)
     return True
