@@ -14,6 +14,7 @@ from harness.drawings import draw
 from mnist_demo import estimate
 from mnist_demo.errors import ModelFileError
 from mnist_demo.models import build_model
+from mnist_demo.recipes import RECIPES
 from studio import state
 from tests.test_app import (
     MARKDOWN,
@@ -201,7 +202,7 @@ def test_the_time_a_training_will_take_is_estimated_from_the_last_one(
     at = new_page()
     # The class recipe trains for its budget: start-up and the final test are first guesses.
     guess = estimate.FIRST_GUESS["cnn"]
-    total = guess.start_s + 60 + guess.final_s
+    total = guess.start_s + RECIPES[("cnn", "class")].budget_s + guess.final_s
     assert any(c.value.startswith(f"About {total:.0f} s here") for c in at.caption)
     at.radio(key="train_recipe").set_value("fast").run()
     assert any("No estimate yet" in c.value for c in at.caption)
