@@ -1,7 +1,7 @@
 """The training panel: network and recipe, Train and Stop, live progress, and how it ended.
 
-The training runs in a background thread (mnist_demo.jobs); this panel polls it twice a second
-in a fragment and reruns the whole page once, when it ends.
+The training runs in a background thread (mnist_demo.jobs) or process; studio/watch.py shows it
+while it runs, in two fragments, and reruns the whole page once, when it ends.
 """
 
 from __future__ import annotations
@@ -20,27 +20,23 @@ from mnist_demo.data import ENV_VAR
 from mnist_demo.errors import DataError
 from mnist_demo.jobs import (
     ACTIVE,
-    FINISHED,
     WAITING,
     TrainingJob,
 )
 from mnist_demo.recipes import RECIPES, Recipe
 from studio import state
-from studio.charts import charts_ui
-from studio.live import live_panel_ui
-from studio.outcome import finish
-from studio.progress import estimate_text, progress_ui, waiting_text
+from studio.progress import estimate_text
 from studio.streamlit_internals import session_liveness
+from studio.watch import curves_ui, live_curves_ui, live_ui
 
 # The form's limits: at the recipes' batch sizes a training within them ends inside MAX_TRAIN_S
 # (the seed CNN's 10,000 steps take about 4 minutes, 20 CNN epochs about 4, 50 MLP epochs 2);
 # the time limit stops anything larger and keeps its model.
 MAX_STEPS, MAX_BATCH, MAX_EPOCHS = 20_000, 1024, {"cnn": 20, "mlp": 50}
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1)
-REFRESH_S = 0.5  # the live view refreshes this often while a training runs
+REFRESH_S = 0.5  # the progress refreshes this often while a training runs
+CURVES_REFRESH_S = 1.5  # ... and the curves and the live panel this often
 STOPPING_REFRESH_S = 0.1  # ... and this often once Stop is pressed,
-STOP_WAIT_S = 0.5  # each look waiting this long for the end
-STOPPING_MIN_S = 0.05  # "Stopping..." reaches the browser before the end replaces it
 Shown = namedtuple("Shown", "job at")
 RECIPE_LABELS = {
     "class": "class (sized by time, any CPU)",
@@ -75,7 +71,9 @@ def training_ui() -> None:
         # Once Stop is pressed, the end is looked for more often: it comes within a second.
         pressed = st.session_state.get(state.STOP_PRESSED) is job
         every = STOPPING_REFRESH_S if pressed or job.view().stopping else REFRESH_S
-        st.fragment(run_every=every if active or pressed else None)(live_ui)()
+        live = active or pressed
+        st.fragment(run_every=every if live else None)(live_ui)()
+        st.fragment(run_every=CURVES_REFRESH_S if live else None)(live_curves_ui)()
     elif st.session_state.get(state.LAST_EVENTS):
         events = st.session_state[state.LAST_EVENTS]
         curves_ui(events)  # the last training's curves stay in view
@@ -202,39 +200,3 @@ def pause_or_resume() -> None:
     job = st.session_state.get(state.JOB)
     if job is not None:
         job.resume() if job.view().paused else job.pause()
-
-
-def live_ui() -> None:
-    """Progress, live charts and the end of a training; polled while the training runs."""
-    job = st.session_state.get(state.JOB)
-    if job is None:
-        return
-    view = job.view()
-    if view.stopping and job.wait_end(STOP_WAIT_S):  # the end comes within a second: wait for it
-        view = job.view()
-    if view.state in FINISHED and stopping_seen(job):
-        finish(view)  # before drawing anything: the page reruns with the end at once
-    if st.session_state.get(state.SHOWN_WAITING) and view.state != WAITING:
-        st.rerun(scope="app")  # the queued training started: Cancel becomes Stop
-    if view.state == WAITING:
-        st.info(waiting_text(view, state.cluster_size()))
-        return
-    progress_ui(view)
-    curves_ui(view.events)
-
-
-def stopping_seen(job) -> bool:
-    """False while this job's "Stopping..." went out less than STOPPING_MIN_S ago: a run that
-    ended within the press's own page run still shows that its Stop was taken."""
-    shown = st.session_state.get(state.STOPPING_SHOWN)
-    recent = shown is not None and time.monotonic() - shown.at < STOPPING_MIN_S
-    return not (recent and shown.job is job)
-
-
-def curves_ui(events: list[dict]) -> None:
-    """The curves, and beside them the live predictions."""
-    left, right = st.columns([5, 2], gap="medium")
-    with left:
-        charts_ui(events)
-    with right:
-        live_panel_ui(events)

@@ -1,0 +1,66 @@
+"""The running training, as the page watches it: its progress (one fragment, polled twice a
+second, that also takes the end) and its curves and live panel (another, once every 1.5 s: on a
+2-core server that also runs the browser, redrawing the charts twice a second took a fifth of
+the CPU the training could have had; measured in benchmarks/class_demo.py's page part).
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from mnist_demo.jobs import FINISHED, WAITING
+from studio import state
+from studio.charts import charts_ui
+from studio.live import live_panel_ui
+from studio.outcome import finish
+from studio.progress import progress_ui, waiting_text
+
+STOP_WAIT_S = 0.5  # once Stop is pressed, each look waits this long for the end
+STOPPING_MIN_S = 0.05  # "Stopping..." reaches the browser before the end replaces it
+
+
+def live_ui() -> None:
+    """Progress, live charts and the end of a training; polled while the training runs."""
+    job = st.session_state.get(state.JOB)
+    if job is None:
+        return
+    view = job.view()
+    if view.stopping and job.wait_end(STOP_WAIT_S):  # the end comes within a second: wait for it
+        view = job.view()
+    if view.state in FINISHED and stopping_seen(job):
+        finish(view)  # before drawing anything: the page reruns with the end at once
+    if st.session_state.get(state.SHOWN_WAITING) and view.state != WAITING:
+        st.rerun(scope="app")  # the queued training started: Cancel becomes Stop
+    if view.state == WAITING:
+        st.info(waiting_text(view, state.cluster_size()))
+        return
+    progress_ui(view)
+
+
+def live_curves_ui() -> None:
+    """The running training's curves and live panel (its own fragment, see the docstring)."""
+    job = st.session_state.get(state.JOB)
+    if job is None:
+        return
+    view = job.view()
+    if view.state != WAITING:
+        curves_ui(view.events)
+
+
+def stopping_seen(job) -> bool:
+    """False while this job's "Stopping..." went out less than STOPPING_MIN_S ago: a run that
+    ended within the press's own page run still shows that its Stop was taken."""
+    shown = st.session_state.get(state.STOPPING_SHOWN)
+    recent = shown is not None and time.monotonic() - shown.at < STOPPING_MIN_S
+    return not (recent and shown.job is job)
+
+
+def curves_ui(events: list[dict]) -> None:
+    """The curves, and beside them the live predictions."""
+    left, right = st.columns([5, 2], gap="medium")
+    with left:
+        charts_ui(events)
+    with right:
+        live_panel_ui(events)
