@@ -119,10 +119,17 @@ def first_step() -> None:
                 if message and message[0] == "event" and message[1]["kind"] == "step":
                     timings[label] = time.perf_counter() - t0
                     run.stop()
+                if message and message[0] == "result":
+                    ended = time.perf_counter()
+            # The next kept-warm process starts once this one has exited.
+            exited = time.perf_counter() - ended
             say(
                 f"{kind.upper()}: press -> first step, {label} process s",
                 round(timings[label], 2),
                 "<= 3" if label == "warm" else "",
+            )
+            say(
+                f"{kind.upper()}: its result -> process exited, {label} process s", round(exited, 2)
             )
     warm.WARM = False
 

@@ -159,6 +159,12 @@ def _child(fd: int) -> None:
         _train(conn.send, control, recipe, data, max_steps, True, start)
     except OSError:  # the job is gone: nobody to send to
         pass
+    # Everything is sent. The interpreter's own exit (TensorFlow's thread pools and graphs torn
+    # down) took 12-30 s after a page's training, and the next kept-warm process starts only
+    # once this one has exited: a teacher's next Train found none and started cold (9 s).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 _ON_DISK: dict[int, dict] = {}  # id(data) -> its files, while the data lives
