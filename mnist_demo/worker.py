@@ -3,8 +3,8 @@
 A training in the server's own process leaves 35-75 MB behind each time (graphs, datasets and
 kernels TensorFlow keeps for good; measured by benchmarks/soak.py), so that a class pressing Train
 and Stop would exhaust the server. In a spawned child all of it goes when the child ends, a crash
-there cannot take the server down, and the child runs at a lower priority than the page: a stroke
-is answered first. The child streams the engine's events back and returns the trained weights.
+there cannot take the server down. The child streams the engine's events back and returns the
+trained weights.
 
 Both runners yield the same messages: ("event", dict), then ("result", TrainResult) or
 ("error", message); and None every POLL_S while there is none, so that the caller can act on
@@ -159,11 +159,8 @@ def _child(fd: int) -> None:
         _train(conn.send, control, recipe, data, max_steps, True, start)
     except OSError:  # the job is gone: nobody to send to
         pass
-    # Everything is sent. The interpreter's own exit (TensorFlow's thread pools and graphs torn
-    # down) took 12-30 s after a page's training, and the next kept-warm process starts only
-    # once this one has exited: a teacher's next Train found none and started cold (9 s).
-    sys.stdout.flush()
-    sys.stderr.flush()
+    # All sent. The interpreter's exit took 12-30 s, and the next kept-warm process waits for it.
+    sys.stdout.flush(), sys.stderr.flush()
     os._exit(0)
 
 

@@ -7,7 +7,6 @@ import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
@@ -158,6 +157,8 @@ def mlp_ui(inside: Inside, x: np.ndarray, acts: dict) -> None:
 
 
 def summary_ui(model) -> None:
+    import pandas as pd  # not on the path to the first paint
+
     from mnist_demo.inside import summary
 
     rows, total = summary(model)

@@ -7,9 +7,7 @@ from __future__ import annotations
 import functools
 import weakref
 
-import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
@@ -88,6 +86,8 @@ def shown_ui(rep, data) -> None:
     with left:
         st.altair_chart(confusion_chart(rep.confusion), width="stretch")
     with right:
+        import pandas as pd  # not on the path to the first paint (0.9 s to import)
+
         per = pd.DataFrame({"digit": range(10), "accuracy": rep.per_class,
                             "test digits": rep.confusion.sum(1)})  # fmt: skip
         st.dataframe(per.style.format({"accuracy": "{:.2%}"}), hide_index=True)
@@ -95,9 +95,13 @@ def shown_ui(rep, data) -> None:
     mistakes_ui(rep, data)
 
 
-def confusion_chart(confusion: np.ndarray) -> alt.LayerChart:
+def confusion_chart(confusion: np.ndarray):
     """Counts in a 10x10 grid, rows the true digit, columns what was read; colour on a log
-    scale so that a handful of mistakes shows beside a thousand right answers."""
+    scale so that a handful of mistakes shows beside a thousand right answers (an Altair
+    LayerChart)."""
+    import altair as alt  # with pandas, 2 s of the first paint on a busy CPU: imported here
+    import pandas as pd
+
     rows = [{"true": t, "read as": p, "count": int(confusion[t, p])}
             for t in range(10) for p in range(10)]  # fmt: skip
     base = alt.Chart(pd.DataFrame(rows)).encode(

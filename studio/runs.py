@@ -21,11 +21,15 @@ def add_run(result, events: list[dict]) -> None:
     name = (f"run {len(runs) + 1}: {MODEL_KINDS[r.model]} {r.name}, seed {r.seed} "
             f"({result.test_accuracy:.2%})")  # fmt: skip
     runs.append({"name": name, "describe": r.describe(), "curves": curves(events)})
+    # The new run joins the overlay (the oldest chosen makes way past five).
+    chosen = st.session_state.get(state.COMPARED) or []
+    st.session_state[state.COMPARED] = [*chosen[-(MAX_COMPARED - 1) :], name]
 
 
 def runs_ui(saved) -> None:
     """Choose up to five runs (this session's, and saved models' curves) and overlay them."""
-    options = {run["name"]: run["curves"] for run in st.session_state.get(state.RUNS, [])}
+    session_runs = {run["name"]: run["curves"] for run in st.session_state.get(state.RUNS, [])}
+    options = dict(session_runs)
     for m in saved:
         if m.error is None and m.meta.get("curves"):
             acc = f" ({m.accuracy:.2%})" if m.accuracy is not None else ""
@@ -34,8 +38,12 @@ def runs_ui(saved) -> None:
         return
     with st.expander(f"Compare runs ({len(options)})", expanded=False):
         names = list(options)
-        chosen = st.multiselect("Runs to overlay (up to five)", names, default=names[-1:],
-                                max_selections=MAX_COMPARED, key=state.COMPARED)  # fmt: skip
+        # None chosen on the first page, so that it builds no chart (Altair and pandas: 2 s of
+        # a busy CPU while the canvas appears); each run of this session joins when it ends.
+        kept = [n for n in st.session_state.get(state.COMPARED) or [] if n in options]
+        st.session_state[state.COMPARED] = kept
+        label = "Runs to overlay (up to five)"
+        chosen = st.multiselect(label, names, max_selections=MAX_COMPARED, key=state.COMPARED)
         if chosen:
             c1, c2 = st.columns(2)
             c1.altair_chart(_overlay({n: options[n] for n in chosen}, "loss",
