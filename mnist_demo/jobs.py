@@ -89,6 +89,11 @@ class TrainingJob:
         self._thread = threading.Thread(target=self._run, name=f"job-{recipe.model}", daemon=True)
 
     def start(self) -> TrainingJob:
+        # A free slot is taken here: the page that pressed Train shows it running at once, not
+        # queued for a moment (the queue "moving" then reran the whole page mid-start).
+        self._acquired = self._slots.try_acquire(self)
+        if self._acquired:
+            self._set(RUNNING)
         self._thread.start()
         return self
 
@@ -168,7 +173,7 @@ class TrainingJob:
         return self._stop.is_set() or not self._owner_alive()
 
     def _run(self) -> None:
-        if not self._slots.acquire(self, self._give_up):
+        if not (self._acquired or self._slots.acquire(self, self._give_up)):
             self._set(CANCELLED)
             return
         try:

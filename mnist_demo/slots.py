@@ -35,6 +35,14 @@ class TrainingSlots:
                 self._line.remove(job)
                 self._cond.notify_all()
 
+    def try_acquire(self, job: object) -> bool:
+        """A free slot for `job` now, if no one is in line: True; else False (acquire waits)."""
+        with self._cond:
+            if self._line or len(self._running) >= self.capacity:
+                return False
+            self._running.append(job)
+            return True
+
     def release(self, job: object) -> None:
         with self._cond:
             if job in self._running:

@@ -69,6 +69,23 @@ def test_a_closed_tab_stops_its_training(small, monkeypatch):
     assert view.state == "stopped" and view.result.stopped
 
 
+class SlowLine(TrainingSlots):
+    """A busy machine: the job's thread gets to the line a second late."""
+
+    def acquire(self, job, give_up):
+        time.sleep(1.0)
+        return super().acquire(job, give_up)
+
+
+def test_a_free_slot_is_taken_by_start_itself(small):
+    """The page that pressed Train never sees it queued, however late the job's thread runs."""
+    slots = SlowLine(1)
+    job = TrainingJob(quick_recipe(), lambda: small, slots).start()
+    assert job.view().state == "running" and slots.running() == [job]
+    job.stop()
+    assert job.join(SLOW) and not slots.busy()
+
+
 def test_second_job_waits_for_the_slot_and_can_cancel(small):
     slots = TrainingSlots(1)
     first = TrainingJob(quick_recipe(), lambda: small, slots).start()
