@@ -174,7 +174,11 @@ def warm_up(paths: tuple[str, ...]) -> bool:
             keep_warm().touch([predictor])
     unlike_detector()  # the note for non-digits: loaded and traced before the first stroke too
     warm_charts()  # the first curve point does not wait for Altair's import
-    if jobs.ISOLATE and not cluster.address():
+    if cluster.address():
+        # Connected now, not in the run that Train starts: ray.init takes seconds there, and the
+        # page's fragments were lost on a busy machine (the page stayed at "Preparing...").
+        cluster_size()
+    elif jobs.ISOLATE:
         prewarm()  # a training process waits for the first Train (warm.py)
     return True
 
