@@ -13,7 +13,10 @@ from harness.browser import start_app
 from harness.cluster import start_local_ray
 from tests.e2e.test_browser import (
     SLOW,
+    UI,
     canvas_of,
+    clear,
+    draw_digit,
     metric_value,
     no_traceback,
     start_long_mlp_training,
@@ -35,7 +38,12 @@ def test_the_page_trains_the_mlp_on_ray_live_and_stops_it(browser, app_weights, 
     try:
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         page.goto(url)
-        canvas_of(page)
+        canvas = canvas_of(page)
+        # A drawing is read first: its answer comes after the first page's run has ended, and
+        # with it the server's warm-up (models, and the connection to the cluster).
+        draw_digit(page, canvas, 4)
+        expect(metric_value(page, "Prediction · CNN")).to_have_text("4", timeout=UI)
+        clear(page)
         start_long_mlp_training(page)
         # The training is an actor of the test's cluster (it holds one of its two CPUs), not a
         # process of the app's.
