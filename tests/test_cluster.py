@@ -46,7 +46,7 @@ def test_two_trainings_run_as_actors_one_stopped_one_finishes(on_ray, small):
     slots = TrainingSlots(cluster.cluster_size()[0])
     recipe = get_recipe("mlp", "fast")
     long = TrainingJob(recipe.with_(epochs=500), lambda: small, slots).start()
-    short = TrainingJob(recipe, lambda: small, slots, max_steps=30).start()
+    short = TrainingJob(recipe.with_(epochs=50), lambda: small, slots, max_steps=300).start()
     until_a_step(long)
     assert len(slots.running()) == 2  # both at once: the cluster has room for two
     long.stop()
@@ -54,7 +54,7 @@ def test_two_trainings_run_as_actors_one_stopped_one_finishes(on_ray, small):
     stopped, done = long.view(), short.view()
     assert stopped.state == STOPPED and stopped.result.stopped, stopped.error
     assert 0 < stopped.result.steps < recipe.with_(epochs=500).total_steps(len(small.x_train))
-    assert done.state == DONE and done.result.steps == 30, done.error
+    assert done.state == DONE and done.result.steps == 300, done.error
     for view in (stopped, done):
         assert [e["kind"] for e in view.events][0] == "start"
         assert any(e["kind"] == "step" for e in view.events)
