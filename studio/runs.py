@@ -18,8 +18,10 @@ def add_run(result, events: list[dict]) -> None:
     """Keep a finished training of this session as a run."""
     runs = st.session_state.setdefault(state.RUNS, [])
     r = result.recipe
-    name = (f"run {len(runs) + 1}: {MODEL_KINDS[r.model]} {r.name}, seed {r.seed} "
-            f"({result.test_accuracy:.2%})")  # fmt: skip
+    name = (
+        f"run {len(runs) + 1}: {MODEL_KINDS[r.model]} {r.name}, seed {r.seed} "
+        f"({result.test_accuracy:.2%})"
+    )
     runs.append({"name": name, "describe": r.describe(), "curves": curves(events)})
     # The new run joins the overlay (the oldest chosen makes way past five).
     chosen = st.session_state.get(state.COMPARED) or []
@@ -46,10 +48,20 @@ def runs_ui(saved) -> None:
         chosen = st.multiselect(label, names, max_selections=MAX_COMPARED, key=state.COMPARED)
         if chosen:
             c1, c2 = st.columns(2)
-            c1.altair_chart(_overlay({n: options[n] for n in chosen}, "loss",
-                            "training loss, smoothed (log scale)"), width="stretch")  # fmt: skip
-            c2.altair_chart(_overlay({n: options[n] for n in chosen}, "error",
-                            "test mistakes per 100 digits (log scale)"), width="stretch")  # fmt: skip
+            c1.altair_chart(
+                _overlay(
+                    {n: options[n] for n in chosen}, "loss", "training loss, smoothed (log scale)"
+                ),
+                width="stretch",
+            )
+            c2.altair_chart(
+                _overlay(
+                    {n: options[n] for n in chosen},
+                    "error",
+                    "test mistakes per 100 digits (log scale)",
+                ),
+                width="stretch",
+            )
 
 
 def _overlay(runs: dict[str, list[dict]], field: str, title: str):
