@@ -97,10 +97,10 @@ def throughput(data, repeats: int, which: list[str] | None = None) -> None:
     import keras
     import tensorflow as tf
 
-    from mnist_demo.models import build_model, resolve_precision
-    from mnist_demo.recipes import get_recipe
-    from mnist_demo.schedule import make_optimizer, plan_steps
-    from mnist_demo.training import train
+    from mnist_demo.nets.models import build_model, resolve_precision
+    from mnist_demo.training.engine import train
+    from mnist_demo.training.recipes import get_recipe
+    from mnist_demo.training.schedule import make_optimizer, plan_steps
 
     print("\ntraining throughput (samples/s, steady state after warm-up)", flush=True)
     for model_name, recipe_name, steps in [
@@ -152,7 +152,7 @@ def throughput(data, repeats: int, which: list[str] | None = None) -> None:
 def _engine_rate(train, recipe, data, steps, warm) -> float:
     """Samples/s over the step events after warm-up. Each event's rate covers the time since the
     previous event and leaves out test-set evaluations, which plain fit does not do."""
-    import mnist_demo.training as T
+    import mnist_demo.training.engine as T
 
     events = []
     saved = T.EMIT_INTERVAL_S
@@ -258,9 +258,9 @@ def recipes(which: list[str]) -> None:
 
 def predict(data, repeats: int) -> None:
     from harness.drawings import drawing_set
-    from mnist_demo.inference import Predictor
-    from mnist_demo.preprocess import preprocess
-    from mnist_demo.store import load_model
+    from mnist_demo.drawing.preprocess import preprocess
+    from mnist_demo.nets.inference import Predictor
+    from mnist_demo.storage.store import load_model
 
     print("\nsingle-drawing prediction in process (preprocess + model)", flush=True)
     drawings, _ = drawing_set(data.x_test, data.y_test, 200, seed=5, rgba=True)

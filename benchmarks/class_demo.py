@@ -74,9 +74,9 @@ def engine() -> None:
 
     import_tensorflow_quietly()
     from mnist_demo.data import load_mnist
-    from mnist_demo.models import resolve_precision
-    from mnist_demo.recipes import get_recipe
-    from mnist_demo.training import train
+    from mnist_demo.nets.models import resolve_precision
+    from mnist_demo.training.engine import train
+    from mnist_demo.training.recipes import get_recipe
 
     print("\nthe engine against this CPU's matrix-product peak", flush=True)
     data = load_mnist()
@@ -98,10 +98,10 @@ def engine() -> None:
 
 def first_step() -> None:
     """A training process started at the press against one kept warm: press -> first step."""
-    import mnist_demo.warm as warm
-    import mnist_demo.worker as worker
+    import mnist_demo.serving.warm as warm
+    import mnist_demo.serving.worker as worker
     from mnist_demo.data import load_mnist
-    from mnist_demo.recipes import get_recipe
+    from mnist_demo.training.recipes import get_recipe
 
     print("\npress -> first step event (class recipes, ProcessRun)", flush=True)
     data = load_mnist()

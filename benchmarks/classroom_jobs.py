@@ -39,8 +39,8 @@ def _visitor(job, out: dict) -> None:
 
 def serve(n: int, steps: int, data, slots, isolate) -> dict:
     """n trainings at once through `slots`; per-visitor figures and the total."""
-    from mnist_demo.jobs import TrainingJob
-    from mnist_demo.recipes import get_recipe
+    from mnist_demo.serving.jobs import TrainingJob
+    from mnist_demo.training.recipes import get_recipe
 
     recipe = get_recipe("mlp", "fast").with_(epochs=50)
     outs = [{} for _ in range(n)]
@@ -67,9 +67,9 @@ def serve(n: int, steps: int, data, slots, isolate) -> dict:
 
 def compare(n: int, steps: int, ray_cpus: int, per_training: float) -> dict:
     """The thread backend with one slot, then Ray with `ray_cpus` CPUs, on the same trainings."""
-    from mnist_demo import cluster
     from mnist_demo.data import load_mnist
-    from mnist_demo.slots import TrainingSlots
+    from mnist_demo.serving import cluster
+    from mnist_demo.serving.slots import TrainingSlots
 
     data = load_mnist().head(10_000, 2_000)
     out = {"threads": serve(n, steps, data, TrainingSlots(1), isolate=True)}

@@ -47,9 +47,9 @@ def write_taught(folder: Path, n_each: int = 20, seed: int = 1) -> Path:
 
 
 def style_accuracy(model_ref: str, images, labels) -> float:
-    from mnist_demo.inference import predict_probs
-    from mnist_demo.preprocess import preprocess
-    from mnist_demo.store import load_model
+    from mnist_demo.drawing.preprocess import preprocess
+    from mnist_demo.nets.inference import predict_probs
+    from mnist_demo.storage.store import load_model
 
     x = np.stack([preprocess(im) for im in images])
     return float((predict_probs(load_model(model_ref), x).argmax(1) == labels).mean())

@@ -28,7 +28,7 @@ N_PEN = 2_000
 
 def inputs():
     from mnist_demo.data import load_mnist
-    from mnist_demo.preprocess import preprocess
+    from mnist_demo.drawing.preprocess import preprocess
 
     data = load_mnist()
     pen, pen_y = drawing_set(data.x_test[-N_PEN:], data.y_test[-N_PEN:], N_PEN, seed=3)
@@ -41,9 +41,9 @@ def inputs():
 
 
 def measure(ref: str, sets) -> dict:
-    from mnist_demo.calibrate import ece
-    from mnist_demo.inference import predict_probs
-    from mnist_demo.store import load_model
+    from mnist_demo.nets.calibrate import ece
+    from mnist_demo.nets.inference import predict_probs
+    from mnist_demo.storage.store import load_model
 
     model = load_model(ref)
     out = {}

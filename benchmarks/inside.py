@@ -45,12 +45,12 @@ def engine() -> dict:
     from harness.drawings import drawing_set
     from harness.nondigits import nondigit_set
     from mnist_demo.data import load_mnist
-    from mnist_demo.inference import Predictor
-    from mnist_demo.inside import Inside
-    from mnist_demo.preprocess import preprocess
-    from mnist_demo.report import test_report
-    from mnist_demo.store import load_model
-    from mnist_demo.unlike import shipped_detector
+    from mnist_demo.drawing.preprocess import preprocess
+    from mnist_demo.drawing.unlike import shipped_detector
+    from mnist_demo.nets.inference import Predictor
+    from mnist_demo.nets.inside import Inside
+    from mnist_demo.nets.report import test_report
+    from mnist_demo.storage.store import load_model
 
     data = load_mnist()
     out = {}

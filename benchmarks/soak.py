@@ -38,8 +38,8 @@ def status(field: str, pid: int | str = "self") -> int:
 
 
 def one_training(i: int, data, slots, steps: int):
-    from mnist_demo.jobs import FINISHED, TrainingJob
-    from mnist_demo.recipes import get_recipe
+    from mnist_demo.serving.jobs import FINISHED, TrainingJob
+    from mnist_demo.training.recipes import get_recipe
 
     kind = ("cnn", "mlp")[i % 2]
     recipe = get_recipe(kind, "fast").with_(steps=10 * steps, epochs=None)
@@ -59,7 +59,7 @@ def jobs(args):
     """Yield (i, this process's pid) after each training through TrainingJob."""
     import_tensorflow_quietly()
     from mnist_demo.data import load_mnist
-    from mnist_demo.jobs import TrainingSlots
+    from mnist_demo.serving.jobs import TrainingSlots
 
     data, slots = load_mnist(), TrainingSlots(1)
     for i in range(1, args.trainings + 1):
@@ -77,7 +77,7 @@ def page_trainings(n: int):
     from playwright.sync_api import expect, sync_playwright
 
     from harness.browser import CHROMIUM, CHROMIUM_ARGS, start_app
-    from mnist_demo.recipes import get_recipe
+    from mnist_demo.training.recipes import get_recipe
 
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         weights = Path(tmp) / "weights"

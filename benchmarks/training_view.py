@@ -35,10 +35,10 @@ def engine() -> dict:
     from mnist_demo.tfimport import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    from mnist_demo.control import Control
     from mnist_demo.data import load_mnist
-    from mnist_demo.recipes import get_recipe
-    from mnist_demo.training import train
+    from mnist_demo.training.control import Control
+    from mnist_demo.training.engine import train
+    from mnist_demo.training.recipes import get_recipe
 
     data, out = load_mnist(), {}
     for kind in ("mlp", "cnn"):

@@ -3,7 +3,7 @@
 import gc
 import sys
 
-from mnist_demo.cli import main
+from mnist_demo.cli.main import main
 
 code = main()
 # The interpreter's last garbage collection walks every TensorFlow and Keras object: up to 5 s

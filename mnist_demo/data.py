@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_demo import settings
 from mnist_demo.errors import DataError, first_line
 
-ENV_VAR = "MNIST_DATA"
+ENV_VAR = settings.MNIST_DATA.name
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
 
@@ -62,8 +63,8 @@ def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
 
     Raises DataError naming the path and the fix when the data is missing, corrupt or malformed.
     """
-    if path is None and os.environ.get(ENV_VAR):
-        path = os.environ[ENV_VAR]
+    if path is None:
+        path = settings.MNIST_DATA.raw()
     if path is None:
         return _validate(_download(), "Keras download (~/.keras/datasets/mnist.npz)")
     p = Path(path).expanduser()

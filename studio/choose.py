@@ -101,7 +101,7 @@ def session_predictor(result):
     cache = st.session_state[state.PREDICTORS]
     kind = result.recipe.model
     if kind not in cache or cache[kind][0] is not result:
-        from mnist_demo.inference import Predictor  # TensorFlow: see state.load_predictor
+        from mnist_demo.nets.inference import Predictor  # TensorFlow: see state.load_predictor
 
         cache[kind] = (result, Predictor(result.model, xla=False))  # replaced at every training
     return cache[kind][1]

@@ -9,9 +9,9 @@ import numpy as np
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
-from mnist_demo.canvas import decode_canvas_png
+from mnist_demo.drawing.canvas import decode_canvas_png
+from mnist_demo.drawing.preprocess import preprocess
 from mnist_demo.errors import DrawingError
-from mnist_demo.preprocess import preprocess
 from studio import state
 from studio.cards import details_html, plain, reading_html, seen_png
 from studio.choose import Choice, choose_model
@@ -177,7 +177,7 @@ UNLIKE = (
 
 
 def unlike_note_ui(x: np.ndarray) -> None:
-    """The note for letters, scribbles and shapes (mnist_demo/unlike.py); the answers stay."""
+    """The note for letters, scribbles and shapes (mnist_demo/drawing/unlike.py); the answers stay."""
     detector, _ = state.unlike_detector()
     if detector is not None and detector.unlike(x):
         st.warning(UNLIKE, icon="🤔")

@@ -17,7 +17,7 @@ from studio.choose import Choice
 from studio.pictures import grey, grid, maps_grid, png, signed
 
 if TYPE_CHECKING:
-    from mnist_demo.inside import Inside
+    from mnist_demo.nets.inside import Inside
 
 _INSIDES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # predictor -> Inside
 CAPTIONS = {
@@ -78,7 +78,7 @@ def _input():
 
 def _inside(predictor) -> Inside:
     # TensorFlow loads with the section's first opening, never on the way to the first paint.
-    from mnist_demo.inside import Inside
+    from mnist_demo.nets.inside import Inside
 
     if predictor not in _INSIDES:
         _INSIDES[predictor] = Inside(predictor.model)
@@ -159,7 +159,7 @@ def mlp_ui(inside: Inside, x: np.ndarray, acts: dict) -> None:
 def summary_ui(model) -> None:
     import pandas as pd  # not on the path to the first paint
 
-    from mnist_demo.inside import summary
+    from mnist_demo.nets.inside import summary
 
     rows, total = summary(model)
     st.markdown(f"**Model summary**: {total:,} parameters.")

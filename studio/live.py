@@ -1,7 +1,7 @@
 """Live predictions: twenty fixed test digits and the visitor's drawing, read again by the network
 being trained at every evaluation, mistakes in red (as TensorFlow.js' MNIST example does).
 
-The training reads them between two of its steps (mnist_demo/reporter.py); this panel only shows
+The training reads them between two of its steps (mnist_demo/training/reporter.py); this panel only shows
 what the last evaluation said. One HTML element: inline images, no files to fetch.
 """
 

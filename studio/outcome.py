@@ -8,8 +8,8 @@ import threading
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
-from mnist_demo.jobs import CANCELLED, FAILED, STOPPED, TIME_LIMIT
 from mnist_demo.memory import give_back_memory
+from mnist_demo.serving.jobs import CANCELLED, FAILED, STOPPED, TIME_LIMIT
 from studio import state
 from studio.choose import answering_accuracy, set_aside
 from studio.runs import add_run

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_demo.estimate import estimate
 from mnist_demo.events import FINAL, PAUSE, PROGRESS, fraction_done, seconds_left
-from mnist_demo.jobs import RUNNING
+from mnist_demo.serving.jobs import RUNNING
+from mnist_demo.training.estimate import estimate
 from studio import state
 
 

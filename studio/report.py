@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
-from mnist_demo.archive import sha256_file
+from mnist_demo.storage.archive import sha256_file
 from studio import state
 from studio.choose import model_choices
 from studio.pictures import grey, grid, png
@@ -62,7 +62,7 @@ def _report(kind: str, value: str, saved, data):
             return None
         model = predictor.model
     if key not in cache:
-        from mnist_demo.report import test_report
+        from mnist_demo.nets.report import test_report
 
         bar = st.progress(0.0, text="Reading the 10,000 test digits...")
         cache[key] = test_report(model, data.x_test, data.y_test,

@@ -15,7 +15,7 @@ import streamlit as st
 
 from mnist_demo import MODEL_KINDS
 from mnist_demo.errors import MnistDemoError, SaveRefused
-from mnist_demo.saving import (
+from mnist_demo.storage.saving import (
     check_room,
     delete_model,
     free_name,
@@ -23,7 +23,7 @@ from mnist_demo.saving import (
     save_model,
     unique_name,
 )
-from mnist_demo.store import saves_root, weights_root
+from mnist_demo.storage.store import saves_root, weights_root
 from studio import state
 from studio.cards import plain
 

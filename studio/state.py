@@ -7,29 +7,29 @@ shared by every session: read-only (a loaded model, MNIST, the list of saved mod
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
 
-from mnist_demo import cluster, jobs
+from mnist_demo import settings
 from mnist_demo.data import load_mnist
 from mnist_demo.errors import DataError, MnistDemoError
-from mnist_demo.estimate import timing
-from mnist_demo.jobs import TrainingSlots
 from mnist_demo.memory import steady_heap
-from mnist_demo.store import SavedModel, list_models, load_model, saves_root, weights_root
-from mnist_demo.warm import prewarm
+from mnist_demo.serving import cluster, jobs
+from mnist_demo.serving.jobs import TrainingSlots
+from mnist_demo.serving.warm import prewarm
+from mnist_demo.storage.store import SavedModel, list_models, load_model, saves_root, weights_root
+from mnist_demo.training.estimate import timing
 from studio.charts import warm as warm_charts
 
-MAX_TRAININGS = int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", "1"))  # at once, server-wide
+MAX_TRAININGS = settings.MAX_TRAININGS.get()  # at once, server-wide
 # One training's longest run: then it stops and keeps its model, and the next in line starts.
-MAX_TRAIN_S = float(os.environ.get("MNIST_STUDIO_MAX_TRAIN_S", "600"))
+MAX_TRAIN_S = settings.MAX_TRAIN_S.get()
 # Visitors' saves (in saves_root(), apart from the shipped models): how many, how large in all.
-MAX_SAVED = int(os.environ.get("MNIST_STUDIO_MAX_SAVED", "50"))
-MAX_SAVED_MB = float(os.environ.get("MNIST_STUDIO_MAX_SAVED_MB", "1000"))
+MAX_SAVED = settings.MAX_SAVED.get()
+MAX_SAVED_MB = settings.MAX_SAVED_MB.get()
 # A server's keeper may replace or delete any visitor's model from the page.
-ADMIN = os.environ.get("MNIST_STUDIO_ADMIN") == "1"
+ADMIN = settings.ADMIN.get()
 
 # Session state: key -> what it holds. init_state() sets the defaults.
 JOB = "job"  # the TrainingJob of this session, while it runs and until the page has shown its end
@@ -131,7 +131,7 @@ def load_predictor(path: str, mtime: float, size: int):
     version (`mtime` and `size` are the cache key) and shared by every session, read-only. A
     failure is kept too, so that a bad file costs once, not on every stroke."""
     # TensorFlow loads here (see warm_up): after the first page is painted, never before.
-    from mnist_demo.inference import Predictor
+    from mnist_demo.nets.inference import Predictor
 
     try:
         return Predictor(load_model(path)), None
@@ -143,7 +143,7 @@ def load_predictor(path: str, mtime: float, size: int):
 def unlike_detector():
     """(UnlikeDigit, None) or (None, why there is none): the shipped networks' judge of whether
     a drawing looks like a digit at all, once per server."""
-    from mnist_demo.unlike import shipped_detector  # TensorFlow: see load_predictor
+    from mnist_demo.drawing.unlike import shipped_detector  # TensorFlow: see load_predictor
 
     try:
         return shipped_detector(), None
@@ -154,7 +154,7 @@ def unlike_detector():
 @st.cache_resource(show_spinner=False)
 def keep_warm():
     """One thread per server that keeps the models people are drawing for hot."""
-    from mnist_demo.inference import KeepWarm  # TensorFlow: see load_predictor
+    from mnist_demo.nets.inference import KeepWarm  # TensorFlow: see load_predictor
 
     return KeepWarm()
 

@@ -4,7 +4,7 @@ Under the predictions, "Wrong? This is a ..." keeps the drawing with the digit i
 "Right" keeps it with the digit the networks read. "My digits" shows what was kept (the drawing
 and the 28x28 the networks see), per digit, each removable; it downloads as an .npz and uploads
 again later. "Fine-tune on my digits" trains the chosen network on them as a training job
-(mnist_demo/finetune.py); when it ends it answers the drawings, and the training panel says how
+(mnist_demo/training/finetune.py); when it ends it answers the drawings, and the training panel says how
 it did before and after.
 """
 
@@ -18,8 +18,8 @@ import streamlit as st
 from PIL import Image
 
 from mnist_demo import MODEL_KINDS
-from mnist_demo.jobs import ACTIVE
-from mnist_demo.teach import MAX_TAUGHT, TaughtFileError, as_uint8, counts, from_npz, to_npz
+from mnist_demo.serving.jobs import ACTIVE
+from mnist_demo.storage.teach import MAX_TAUGHT, TaughtFileError, as_uint8, counts, from_npz, to_npz
 from studio import state
 from studio.pictures import png
 
@@ -187,7 +187,7 @@ def finetune_ui(digits: list[dict], choices) -> None:
                "it does not forget them; 1 in 5 of each digit you kept twice or more is held "
                "out to measure it. Follow it in the training panel below.")  # fmt: skip
     if pressed and not busy:
-        from mnist_demo.finetune import FineTune
+        from mnist_demo.training.finetune import FineTune
 
         choice = next(c for c in usable if c.kind == kind)
         x = np.stack([d["x"] for d in digits])

@@ -1,13 +1,12 @@
 """The training panel: network and recipe, Train and Stop, live progress, and how it ended.
 
-The training runs in a background thread (mnist_demo.jobs) or process; studio/watch.py shows it
+The training runs in a background thread (mnist_demo.serving.jobs) or process; studio/watch.py shows it
 while it runs, in two fragments, and reruns the whole page once, when it ends.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections import namedtuple
@@ -15,15 +14,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from mnist_demo import MODEL_KINDS
+from mnist_demo import MODEL_KINDS, settings
 from mnist_demo.data import ENV_VAR
 from mnist_demo.errors import DataError
-from mnist_demo.jobs import (
+from mnist_demo.serving.jobs import (
     ACTIVE,
     WAITING,
     TrainingJob,
 )
-from mnist_demo.recipes import RECIPES, Recipe
+from mnist_demo.training.recipes import RECIPES, Recipe
 from studio import state
 from studio.progress import estimate_text
 from studio.streamlit_internals import session_liveness
@@ -129,7 +128,7 @@ def rate_changed(key: str) -> None:
 
 
 def data_status_ui() -> None:
-    src = os.environ.get(ENV_VAR)
+    src = settings.MNIST_DATA.raw()
     if src and not Path(src).exists():
         st.error(
             f"MNIST is not at {ENV_VAR}={src}. Point {ENV_VAR} at an mnist.npz (Keras "

@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from mnist_demo.jobs import FINISHED, WAITING
+from mnist_demo.serving.jobs import FINISHED, WAITING
 from studio import state
 from studio.charts import charts_ui
 from studio.live import live_panel_ui

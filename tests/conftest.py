@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mnist_demo.data import load_mnist
-from mnist_demo.store import load_model
+from mnist_demo.storage.store import load_model
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any test module loads TensorFlow
 # No training process kept waiting after each test's training (warm.prewarm): a test that

@@ -18,14 +18,14 @@ from markdown_it import MarkdownIt
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-import mnist_demo.jobs as jobs
-import mnist_demo.training as training
+import mnist_demo.serving.jobs as jobs
+import mnist_demo.training.engine as training
 from harness import ROOT, without_record
 from harness.drawings import draw
 from harness.nondigits import nondigit_set
-from mnist_demo.models import build_model
-from mnist_demo.preprocess import preprocess
-from mnist_demo.result import TrainResult
+from mnist_demo.drawing.preprocess import preprocess
+from mnist_demo.nets.models import build_model
+from mnist_demo.training.result import TrainResult
 from studio.state import mnist_or_error
 
 MARKDOWN = MarkdownIt("commonmark")  # how the browser renders what the page sends

@@ -11,10 +11,10 @@ import numpy as np
 
 from harness import ROOT, without_record
 from harness.drawings import draw
-from mnist_demo import estimate
 from mnist_demo.errors import ModelFileError
-from mnist_demo.models import build_model
-from mnist_demo.recipes import RECIPES
+from mnist_demo.nets.models import build_model
+from mnist_demo.training import estimate
+from mnist_demo.training.recipes import RECIPES
 from studio import state
 from tests.test_app import (
     MARKDOWN,
@@ -221,7 +221,7 @@ def test_the_time_a_training_will_take_is_estimated_from_the_last_one(
 def test_a_model_another_server_saves_is_listed_at_the_next_rerun(weights, tmp_path):
     """Servers behind one load balancer share the visitors' folder: a save by one (here, the
     library writing into that folder) shows in another's page without a restart."""
-    from mnist_demo.saving import save_model
+    from mnist_demo.storage.saving import save_model
 
     at = new_page()
     assert "elsewhere" not in " ".join(at.selectbox(key="choice_mlp").options)

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import mnist_demo.budget as budget
-import mnist_demo.conv as conv
-from mnist_demo.budget import BudgetFit, FittedCosine
-from mnist_demo.conv import conv2d_same
-from mnist_demo.estimate import Timing, estimate, timing
+import mnist_demo.nets.conv as conv
+import mnist_demo.training.budget as budget
 from mnist_demo.events import seconds_left
-from mnist_demo.models import build_model
-from mnist_demo.recipes import get_recipe
-from mnist_demo.training import train
+from mnist_demo.nets.conv import conv2d_same
+from mnist_demo.nets.models import build_model
+from mnist_demo.training.budget import BudgetFit, FittedCosine
+from mnist_demo.training.engine import train
+from mnist_demo.training.estimate import Timing, estimate, timing
+from mnist_demo.training.recipes import get_recipe
 
 WAYS = [(True, True), (False, False), (True, False)]  # (input's, kernel's) as forward convs
 
@@ -186,7 +186,7 @@ def test_short_or_early_stopped_runs_are_no_speed_reference():
 
 
 def test_a_server_wide_precision_overrides_auto_only(monkeypatch):
-    from mnist_demo.models import bf16_supported, resolve_precision
+    from mnist_demo.nets.models import bf16_supported, resolve_precision
 
     monkeypatch.setenv("MNIST_STUDIO_PRECISION", "float32")
     assert resolve_precision("auto") == "float32"
@@ -196,9 +196,9 @@ def test_a_server_wide_precision_overrides_auto_only(monkeypatch):
 
 
 def test_a_stopped_run_is_tested_on_the_first_test_digits_and_says_so(small, monkeypatch):
-    import mnist_demo.training as training
-    from mnist_demo.control import Control
+    import mnist_demo.training.engine as training
     from mnist_demo.data import to_float
+    from mnist_demo.training.control import Control
 
     monkeypatch.setattr(training, "STOPPED_TEST_IMAGES", 100)
     control = Control()

@@ -75,7 +75,7 @@ def huge_text() -> bytes:
 DECODE = """
 import json, resource, sys
 from mnist_demo.errors import DrawingError
-from mnist_demo.canvas import decode_canvas_png
+from mnist_demo.drawing.canvas import decode_canvas_png
 payloads = [open(p, "rb").read() for p in sys.argv[1:]]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 results = []
@@ -116,7 +116,7 @@ def test_crafted_canvas_pngs_are_refused_cheaply_as_drawing_errors(tmp_path):
 
 @pytest.mark.parametrize("payload", [b"", b"not a png at all", b"\x89PNG\r\n\x1a\n"])
 def test_what_is_not_a_png_is_a_drawing_error(payload):
-    from mnist_demo.canvas import decode_canvas_png
+    from mnist_demo.drawing.canvas import decode_canvas_png
     from mnist_demo.errors import DrawingError
 
     with pytest.raises(DrawingError, match="the drawing"):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from harness import ROOT
 from harness.drawings import drawing_set
-from mnist_demo.store import WEIGHTS_ENV, list_models, model_path
+from mnist_demo.storage.store import WEIGHTS_ENV, list_models, model_path
 
 
 def run(*args, env_extra=None, cwd=ROOT):

@@ -9,11 +9,11 @@ import pytest
 
 from harness import ROOT
 from harness.cluster import start_local_ray
-from mnist_demo import cluster
-from mnist_demo.inference import predict_probs
-from mnist_demo.jobs import DONE, FAILED, STOPPED, TrainingJob
-from mnist_demo.recipes import get_recipe
-from mnist_demo.slots import TrainingSlots
+from mnist_demo.nets.inference import predict_probs
+from mnist_demo.serving import cluster
+from mnist_demo.serving.jobs import DONE, FAILED, STOPPED, TrainingJob
+from mnist_demo.serving.slots import TrainingSlots
+from mnist_demo.training.recipes import get_recipe
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-cluster.txt")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mnist_demo.data import to_float
-from mnist_demo.inference import KeepWarm, Predictor, predict_probs
+from mnist_demo.nets.inference import KeepWarm, Predictor, predict_probs
 
 
 @pytest.mark.parametrize("kind, xla", [("cnn", True), ("mlp", True), ("cnn", False)])

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from mnist_demo.errors import MnistDemoError
-from mnist_demo.inside import Inside, integrated_gradients, summary
-from mnist_demo.models import build_model
+from mnist_demo.nets.inside import Inside, integrated_gradients, summary
+from mnist_demo.nets.models import build_model
 
 
 def conv_same(x, kernel, bias):

@@ -4,10 +4,10 @@ import threading
 import time
 from pathlib import Path
 
-import mnist_demo.jobs as jobs
+import mnist_demo.serving.jobs as jobs
 from mnist_demo.errors import DataError
-from mnist_demo.jobs import TrainingJob, TrainingSlots
-from mnist_demo.recipes import get_recipe
+from mnist_demo.serving.jobs import TrainingJob, TrainingSlots
+from mnist_demo.training.recipes import get_recipe
 
 # Upper bounds, not delays: a training process imports TensorFlow before its first step, which
 # takes a minute or more with busy loops on both cores (benchmarks/under_load.py).
@@ -24,7 +24,7 @@ def training_processes() -> list[int]:
     for task in Path("/proc/self/task").iterdir():
         try:  # a thread or a child may end while we look
             pids = [int(p) for p in (task / "children").read_text().split()]
-            found += [p for p in pids if b"mnist_demo.worker" in _cmdline(p)]
+            found += [p for p in pids if b"mnist_demo.serving.worker" in _cmdline(p)]
         except FileNotFoundError:
             continue
     return found
@@ -134,7 +134,7 @@ def test_a_run_past_the_time_limit_stops_and_keeps_its_model(small):
 
 def test_the_line_is_served_first_come_first_served(small, monkeypatch):
     """Jobs that wait start in the order they came, whatever the order threads wake up in."""
-    import mnist_demo.training as training
+    import mnist_demo.training.engine as training
 
     monkeypatch.setattr(jobs, "ISOLATE", False)
     gate, started = threading.Event(), []
@@ -182,7 +182,7 @@ def test_the_data_goes_to_training_processes_as_files_written_once(small):
 
     import numpy as np
 
-    from mnist_demo import worker
+    from mnist_demo.serving import worker
 
     data = small.head(50, 20)
     files = worker._on_disk(data)
@@ -210,8 +210,8 @@ def test_wait_end_returns_as_the_job_ends_not_when_its_process_exits(small):
 def test_a_training_process_kept_warm_takes_the_next_training(small, monkeypatch):
     """prewarm leaves one process waiting, TensorFlow imported and both networks rehearsed; the
     next training runs in it (the same process id) and trains as a fresh one would."""
-    import mnist_demo.warm as warm
-    from mnist_demo.worker import ProcessRun
+    import mnist_demo.serving.warm as warm
+    from mnist_demo.serving.worker import ProcessRun
 
     monkeypatch.setattr(warm, "WARM", True)
     warm.prewarm()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mnist_demo.errors import UnknownModelError
-from mnist_demo.models import as_float32, build_model
+from mnist_demo.nets.models import as_float32, build_model
 
 
 def seed_cnn_params():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mnist_demo.models import build_model
-from mnist_demo.optimizer import FusedAdam
+from mnist_demo.nets.models import build_model
+from mnist_demo.training.optimizer import FusedAdam
 
 
 def numpy_adam(w, grads, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):

@@ -5,9 +5,9 @@ import pytest
 from PIL import Image
 
 from harness.drawings import draw, drawing_set
+from mnist_demo.drawing.preprocess import load_image, preprocess, stroke_width
 from mnist_demo.errors import DrawingError
-from mnist_demo.inference import predict_probs
-from mnist_demo.preprocess import load_image, preprocess, stroke_width
+from mnist_demo.nets.inference import predict_probs
 
 
 def on_canvas(digit, scale=7, top=70, left=10, polarity="light-on-dark"):

@@ -10,12 +10,12 @@ from PIL import Image
 
 from harness.drawings import drawing_set
 from harness.nondigits import nondigit_set
-from mnist_demo import unlike
+from mnist_demo.drawing import unlike
+from mnist_demo.drawing.preprocess import preprocess
 from mnist_demo.errors import DataError
-from mnist_demo.inference import predict_probs
-from mnist_demo.models import build_model
-from mnist_demo.preprocess import preprocess
-from mnist_demo.store import WEIGHTS_ENV, weights_root
+from mnist_demo.nets.inference import predict_probs
+from mnist_demo.nets.models import build_model
+from mnist_demo.storage.store import WEIGHTS_ENV, weights_root
 from tests.test_cli import run
 
 

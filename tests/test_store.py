@@ -14,9 +14,9 @@ import pytest
 
 from harness import ROOT, without_record
 from mnist_demo.errors import ModelFileError, SaveRefused, ShippedModelError, UnknownModelError
-from mnist_demo.models import build_model
-from mnist_demo.saving import check_room, delete_model, save_model
-from mnist_demo.store import list_models, load_model, sanitize_name
+from mnist_demo.nets.models import build_model
+from mnist_demo.storage.saving import check_room, delete_model, save_model
+from mnist_demo.storage.store import list_models, load_model, sanitize_name
 
 META = {"model": "mlp", "recipe": "fast", "test_accuracy": 0.5}
 
@@ -198,7 +198,7 @@ def test_room_for_one_more_counts_models_megabytes_and_the_disk(saved, tmp_path,
 STEPS = ["temp file", "archive", "record", "fsync", "rename", "sidecar"]
 KILLED_SAVE = """
 import os, shutil, sys
-from mnist_demo import saving
+from mnist_demo.storage import saving
 folder, step, source = sys.argv[1:4]
 
 class Prepared:  # writes a real archive without loading TensorFlow in this process

@@ -16,14 +16,14 @@ from PIL import Image
 
 from harness import ROOT
 from harness.styles import load_set, mirrored
-from mnist_demo.calibrate import apply_temperature, ece, fit_temperature, logits_of
-from mnist_demo.finetune import held_out_fold
-from mnist_demo.inference import predict_probs
-from mnist_demo.models import build_model
-from mnist_demo.preprocess import preprocess
-from mnist_demo.store import load_model
-from mnist_demo.styles import restyle
-from mnist_demo.teach import MAX_TAUGHT, TaughtFileError, from_npz, to_npz
+from mnist_demo.drawing.preprocess import preprocess
+from mnist_demo.nets.calibrate import apply_temperature, ece, fit_temperature, logits_of
+from mnist_demo.nets.inference import predict_probs
+from mnist_demo.nets.models import build_model
+from mnist_demo.storage.store import load_model
+from mnist_demo.storage.teach import MAX_TAUGHT, TaughtFileError, from_npz, to_npz
+from mnist_demo.training.finetune import held_out_fold
+from mnist_demo.training.styles import restyle
 
 
 def run(*args, cwd=ROOT):
@@ -248,9 +248,9 @@ def test_a_fresh_network_is_not_the_reference():
 
 
 def test_a_finetune_runs_as_a_job_streams_events_and_stops_when_asked(small):
-    from mnist_demo.finetune import FineTune, fine_tune_recipe
-    from mnist_demo.jobs import STOPPED, TrainingJob
-    from mnist_demo.slots import TrainingSlots
+    from mnist_demo.serving.jobs import STOPPED, TrainingJob
+    from mnist_demo.serving.slots import TrainingSlots
+    from mnist_demo.training.finetune import FineTune, fine_tune_recipe
 
     images, labels = mirrored((3, 6), 4, seed=3)
     x = np.stack([np.round(preprocess(im) * 255).astype(np.uint8) for im in images])

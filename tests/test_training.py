@@ -3,14 +3,14 @@ import threading
 import numpy as np
 import pytest
 
-import mnist_demo.reporter as reporter
-from mnist_demo.control import Control
+import mnist_demo.training.reporter as reporter
 from mnist_demo.data import to_float
 from mnist_demo.errors import UnknownModelError
-from mnist_demo.inference import evaluate
-from mnist_demo.models import build_model
-from mnist_demo.recipes import RECIPES, Recipe, get_recipe
-from mnist_demo.training import train
+from mnist_demo.nets.inference import evaluate
+from mnist_demo.nets.models import build_model
+from mnist_demo.training.control import Control
+from mnist_demo.training.engine import train
+from mnist_demo.training.recipes import RECIPES, Recipe, get_recipe
 
 PARAM_COUNTS = {
     "cnn": 3_274_634,
@@ -181,7 +181,7 @@ def test_a_diverging_run_stops_at_once_with_what_to_do(small):
     ],
 )
 def test_verdict_on_a_trained_model(accuracy, answering, words):
-    from mnist_demo.result import TrainResult
+    from mnist_demo.training.result import TrainResult
 
     res = TrainResult(None, quick(), "float32", 1, 0.1, 1.0, accuracy, 2.3, False, 10, 10)
     verdict = res.verdict(answering)

@@ -48,7 +48,7 @@ def test_the_page_trains_the_mlp_on_ray_live_and_stops_it(browser, app_weights, 
         # The training is an actor of the test's cluster (it holds one of its two CPUs), not a
         # process of the app's.
         assert ray.available_resources().get("CPU", 0) == 1.0
-        children = subprocess.run(["pgrep", "-f", "-P", str(proc.pid), "mnist_demo.worker"],
+        children = subprocess.run(["pgrep", "-f", "-P", str(proc.pid), "mnist_demo.serving.worker"],
                                   capture_output=True, text=True).stdout  # fmt: skip
         assert children == ""
         page.get_by_role("button", name="Stop").click()

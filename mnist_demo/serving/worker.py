@@ -27,19 +27,19 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
-from mnist_demo.control import Control
+from mnist_demo import settings
 from mnist_demo.data import Mnist
 from mnist_demo.errors import MnistDemoError, first_line
-from mnist_demo.recipes import Recipe
-from mnist_demo.result import TrainResult
-from mnist_demo.warm import REWARM_AFTER_S, prewarm, rehearse, running, spawn, take_warm
+from mnist_demo.serving.warm import REWARM_AFTER_S, prewarm, rehearse, running, spawn, take_warm
+from mnist_demo.training.control import Control
+from mnist_demo.training.recipes import Recipe
+from mnist_demo.training.result import TrainResult
 
 # How far below the server a training process runs (Unix nice). 0 by default: measured with two
 # busy loops on both cores, a training niced by 10 took 367 s for what took 12 s at 0 (the busy
 # loops took 90% of the CPU), and browsers on the same machine starve it the same way; while the
 # server's own answers stay fast at 0 (benchmarks/classroom.py: p95 of a stroke with 8 visitors
 # and a training). A server with other work to protect can set MNIST_STUDIO_TRAINING_NICE.
-NICE = int(os.environ.get("MNIST_STUDIO_TRAINING_NICE", "0"))
 POLL_S = 0.25  # how often a waiting runner looks at its stop request
 
 
@@ -55,7 +55,7 @@ class StopsOnce:
 
 
 class ProcessRun(StopsOnce):
-    """One training in a child process: `python -m mnist_demo.worker`, which imports only what
+    """One training in a child process: `python -m mnist_demo.serving.worker`, which imports only what
     training needs (multiprocessing's spawn would rerun the server's main script there); the one
     kept waiting (prewarm) when there is one, else a fresh one."""
 
@@ -79,7 +79,7 @@ class ProcessRun(StopsOnce):
             pass
 
     def messages(self) -> Iterator[tuple | None]:
-        from mnist_demo.models import build_model
+        from mnist_demo.nets.models import build_model
 
         # The network that receives the trained weights, built while the child starts: building
         # it at the end held a stopped training's end back by 0.1-0.15 s.
@@ -150,8 +150,8 @@ def _child(fd: int) -> None:
         recipe, files, max_steps, start = conn.recv()
     except (EOFError, OSError):  # the server went away before anyone pressed Train
         return
-    if NICE:
-        os.nice(NICE)
+    if nice := settings.TRAINING_NICE.get():
+        os.nice(nice)
     data = _from_disk(files)
     control = Control()
     threading.Thread(target=_listen, args=(conn, control), daemon=True).start()
@@ -213,7 +213,10 @@ def _listen(conn: Connection, control: Control) -> None:
 def _train(send, control, recipe: Recipe, data: Mnist, max_steps, portable=False, start=None):
     """Run the engine (or fine-tune `start`, a finetune.FineTune), sending each event, then the
     result or the error, through `send`."""
-    from mnist_demo import finetune, training  # TensorFlow loads here: off the page's thread
+    from mnist_demo.training import (  # TensorFlow loads here: off the page's thread
+        engine as training,
+    )
+    from mnist_demo.training import finetune
 
     run = training.train if start is None else finetune.finetune
     try:
@@ -240,7 +243,7 @@ def received(message: tuple, skeleton) -> tuple:
 
 
 def _rebuild(fields: dict, model):
-    from mnist_demo.result import TrainResult
+    from mnist_demo.training.result import TrainResult
 
     model.set_weights(fields.pop("weights"))
     return TrainResult(model=model, **fields)

@@ -21,29 +21,23 @@ import threading
 import time
 import weakref
 
-from mnist_demo.control import Control
+from mnist_demo import settings
 from mnist_demo.errors import MnistDemoError, first_line
-from mnist_demo.warm import ROOT
-from mnist_demo.worker import ARRAYS, POLL_S, StopsOnce, _train, received
+from mnist_demo.serving.worker import ARRAYS, POLL_S, StopsOnce, _train, received
+from mnist_demo.training.control import Control
 
-ADDRESS_VAR, CPUS_VAR = "MNIST_STUDIO_RAY_ADDRESS", "MNIST_STUDIO_CPUS_PER_TRAINING"
+ADDRESS_VAR, CPUS_VAR = settings.RAY_ADDRESS.name, settings.CPUS_PER_TRAINING.name
 LOST = "the training worker was lost"
 CALL_TIMEOUT_S = 60.0  # a poll that takes longer means the cluster is in trouble
 
 
 def address() -> str | None:
     """The Ray cluster to train on, or None: train here (the default)."""
-    return os.environ.get(ADDRESS_VAR) or None
+    return settings.RAY_ADDRESS.get()
 
 
 def cpus_per_training() -> float:
-    try:
-        cpus = float(os.environ.get(CPUS_VAR, "2"))
-    except ValueError:
-        raise MnistDemoError(f"{CPUS_VAR} must be a number of CPUs, such as 2") from None
-    if not cpus > 0:
-        raise MnistDemoError(f"{CPUS_VAR} must be more than 0")
-    return cpus
+    return settings.CPUS_PER_TRAINING.get()
 
 
 def connect():
@@ -54,7 +48,7 @@ def connect():
         raise MnistDemoError(f"{ADDRESS_VAR} is set but Ray is not installed: pip install -r "
                              "requirements-cluster.txt") from None  # fmt: skip
     if not ray.is_initialized():
-        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        path = settings.child_env()["PYTHONPATH"]
         try:
             ray.init(address=address(), logging_level="WARNING", log_to_driver=False,
                      runtime_env={"env_vars": {"PYTHONPATH": path}})  # fmt: skip
@@ -135,7 +129,7 @@ class RayRun(StopsOnce):
             pass
 
     def messages(self):
-        from mnist_demo.models import build_model
+        from mnist_demo.nets.models import build_model
 
         skeleton = build_model(self._kind)  # receives the weights, built while the actor starts
         try:
@@ -187,7 +181,7 @@ class RayRun(StopsOnce):
 def train(recipe, data, tensorboard_dir=None):
     """The command line's `train --ray`: one training on the cluster, its progress on the
     console; Ctrl-C stops it after the current step and keeps the model."""
-    from mnist_demo.console import Progress, in_background
+    from mnist_demo.cli.console import Progress, in_background
 
     if tensorboard_dir:
         raise MnistDemoError("--tensorboard writes on this machine: not with --ray")

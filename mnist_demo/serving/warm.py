@@ -9,31 +9,28 @@ MNIST_STUDIO_WARM_TRAINER=0 turns it off.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
-from pathlib import Path
 
 import numpy as np
 
+from mnist_demo import settings
 from mnist_demo.data import Mnist
 
-ROOT = Path(__file__).resolve().parent.parent  # where the child finds this package
-WARM = os.environ.get("MNIST_STUDIO_WARM_TRAINER", "1") != "0"
+WARM = settings.WARM_TRAINER.get()
 REWARM_AFTER_S = 3.0  # after a training: not while the page shows how it ended
 
 
 def spawn() -> tuple[subprocess.Popen, Connection]:
     """A fresh training process: it imports TensorFlow and builds both networks, then waits."""
     conn, theirs = mp.Pipe()  # a socket pair: the job's end and the child's
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mnist_demo.worker", str(theirs.fileno())],
+        [sys.executable, "-m", "mnist_demo.serving.worker", str(theirs.fileno())],
         pass_fds=[theirs.fileno()],
         stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": path},
+        env=settings.child_env(),
     )
     theirs.close()
     return proc, conn
@@ -89,8 +86,8 @@ def rehearse() -> None:
     """Everything a first training does once per process, done before it is asked for: both
     networks built, compiled and stepped on a few blank images (Keras' and TensorFlow's lazy
     imports, oneDNN's kernels for these shapes). The real training starts from fresh weights."""
-    from mnist_demo import training
-    from mnist_demo.recipes import RECIPES
+    from mnist_demo.training import engine as training
+    from mnist_demo.training.recipes import RECIPES
 
     blank, labels = np.zeros((512, 28, 28), np.uint8), np.zeros(512, np.uint8)
     tiny = Mnist(blank, labels, blank[:16], labels[:16], source="rehearsal")

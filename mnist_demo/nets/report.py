@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_demo.data import NUM_CLASSES
-from mnist_demo.inference import batch_function, predict_probs
+from mnist_demo.nets.inference import batch_function, predict_probs
 
 
 @dataclass(frozen=True)

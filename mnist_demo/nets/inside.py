@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_demo.errors import MnistDemoError
-from mnist_demo.models import INPUT_SHAPE
+from mnist_demo.nets.models import INPUT_SHAPE
 
 # The layers shown, per network: (layer name, what the page calls it).
 STAGES = {

@@ -14,18 +14,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_demo.augment import augment_batch
-from mnist_demo.control import Control
 from mnist_demo.data import Mnist, to_float
 from mnist_demo.events import PANEL
-from mnist_demo.inference import batch_function, evaluate
-from mnist_demo.models import build_model, resolve_precision
-from mnist_demo.recipes import Recipe
-from mnist_demo.reporter import EVAL_IMAGES, Reporter
-from mnist_demo.result import TrainResult
-from mnist_demo.schedule import make_optimizer, plan_steps
-from mnist_demo.styles import restyle
-from mnist_demo.warp import random_warp
+from mnist_demo.nets.inference import batch_function, evaluate
+from mnist_demo.nets.models import build_model, resolve_precision
+from mnist_demo.training.augment import augment_batch
+from mnist_demo.training.control import Control
+from mnist_demo.training.recipes import Recipe
+from mnist_demo.training.reporter import EVAL_IMAGES, Reporter
+from mnist_demo.training.result import TrainResult
+from mnist_demo.training.schedule import make_optimizer, plan_steps
+from mnist_demo.training.styles import restyle
+from mnist_demo.training.warp import random_warp
 
 Event = dict  # see events.py
 # A stopped run's final test: the first 2,000 test digits (0.6 s for the CNN on a 2-core AVX2

@@ -8,9 +8,9 @@ import shlex
 import sys
 import time
 
-from mnist_demo.archive import sha256_file
 from mnist_demo.data import load_mnist
-from mnist_demo.store import load_model, weights_root
+from mnist_demo.storage.archive import sha256_file
+from mnist_demo.storage.store import load_model, weights_root
 
 MISTAKES_SHOWN = 20  # in the text report; --json lists every mistake
 
@@ -26,7 +26,7 @@ def add_parsers(sub, model_help: str, data_help: str) -> None:
 
 
 def report(args, argv) -> int:
-    from mnist_demo.report import test_report
+    from mnist_demo.nets.report import test_report
 
     model = load_model(args.model)
     data = load_mnist(args.data)
@@ -49,8 +49,8 @@ def report(args, argv) -> int:
 
 def unlike_flags(inputs) -> list:
     """For each (28, 28) input: does it look unlike a digit (None without the detector)?"""
+    from mnist_demo.drawing.unlike import shipped_detector
     from mnist_demo.errors import MnistDemoError
-    from mnist_demo.unlike import shipped_detector
 
     try:
         return [bool(f) for f in shipped_detector().flags(inputs)]
@@ -60,7 +60,7 @@ def unlike_flags(inputs) -> list:
 
 
 def calibrate_unlike(args, argv) -> int:
-    from mnist_demo import unlike
+    from mnist_demo.drawing import unlike
 
     t = time.perf_counter()
     root = weights_root()

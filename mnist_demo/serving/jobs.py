@@ -16,15 +16,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mnist_demo import cluster
 from mnist_demo.data import Mnist
 from mnist_demo.errors import MnistDemoError, first_line
 from mnist_demo.events import PROGRESS, seconds_left
 from mnist_demo.memory import give_back_memory
-from mnist_demo.recipes import Recipe
-from mnist_demo.result import TrainResult
-from mnist_demo.slots import TrainingSlots
-from mnist_demo.worker import ProcessRun, ThreadRun
+from mnist_demo.serving import cluster
+from mnist_demo.serving.slots import TrainingSlots
+from mnist_demo.serving.worker import ProcessRun, ThreadRun
+from mnist_demo.training.recipes import Recipe
+from mnist_demo.training.result import TrainResult
 
 # A job's states: it waits for a slot, runs, and ends in one of the four FINISHED states.
 WAITING, RUNNING = "waiting", "running"

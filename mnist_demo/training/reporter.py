@@ -19,10 +19,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_demo.budget import BudgetFit, Speed
-from mnist_demo.control import Control
 from mnist_demo.errors import TrainingDiverged
 from mnist_demo.events import END, EVAL, FINAL, PAUSE, RATE, RESUME, START, STEP
+from mnist_demo.training.budget import BudgetFit, Speed
+from mnist_demo.training.control import Control
 
 Event = dict  # see events.py
 EMIT_INTERVAL_S = 0.5  # a step event at most this often: reading metrics forces a device sync

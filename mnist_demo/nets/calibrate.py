@@ -24,7 +24,7 @@ T_RANGE = (0.05, 20.0)
 def logits_of(model, x: np.ndarray) -> np.ndarray:
     """The readout layer's outputs (the softmax's inputs) for uint8 (n, 28, 28) images."""
     from mnist_demo.data import to_float
-    from mnist_demo.inside import scores_before_softmax
+    from mnist_demo.nets.inside import scores_before_softmax
 
     batches = [scores_before_softmax(model, to_float(x[i : i + 1000])).numpy()
                for i in range(0, len(x), 1000)]  # fmt: skip

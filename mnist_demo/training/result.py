@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from mnist_demo.data import NUM_CLASSES
 from mnist_demo.events import curves
-from mnist_demo.recipes import Recipe
+from mnist_demo.training.recipes import Recipe
 
 CHANCE = 1 / NUM_CLASSES
 # A model this close to guessing has not learnt (the CNN collapsed at learning rate 0.1 reads

@@ -21,15 +21,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_demo.augment import augment_batch
-from mnist_demo.control import Control
 from mnist_demo.data import Mnist
-from mnist_demo.models import build_model, resolve_precision
-from mnist_demo.recipes import Recipe
-from mnist_demo.reporter import Reporter
-from mnist_demo.result import TrainResult
-from mnist_demo.schedule import make_optimizer, plan_steps
-from mnist_demo.training import _panel, _portable, _result, _subset
+from mnist_demo.nets.models import build_model, resolve_precision
+from mnist_demo.training.augment import augment_batch
+from mnist_demo.training.control import Control
+from mnist_demo.training.engine import _panel, _portable, _result, _subset
+from mnist_demo.training.recipes import Recipe
+from mnist_demo.training.reporter import Reporter
+from mnist_demo.training.result import TrainResult
+from mnist_demo.training.schedule import make_optimizer, plan_steps
 
 HOLD_OUT = 0.2  # of each digit taught at least twice, at least one
 BATCH = 128
@@ -118,7 +118,7 @@ def finetune(
 
 def _scores(evaluator, data: Mnist, spec: FineTune, held, mnist_test=None) -> dict:
     """Accuracy on the MNIST test set and on the held-out taught digits (None without any)."""
-    from mnist_demo.inference import evaluate, predict_probs
+    from mnist_demo.nets.inference import evaluate, predict_probs
 
     if mnist_test is None:
         mnist_test = evaluate(evaluator, data.x_test, data.y_test)[1]

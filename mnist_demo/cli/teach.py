@@ -10,11 +10,11 @@ import numpy as np
 
 from mnist_demo import MODEL_NAMES
 from mnist_demo.data import load_mnist
+from mnist_demo.drawing.preprocess import load_image, preprocess
 from mnist_demo.errors import BlankDrawing, DrawingError, MnistDemoError
-from mnist_demo.preprocess import load_image, preprocess
-from mnist_demo.saving import name_to_save, save_model
-from mnist_demo.store import load_model, model_path, read_meta
-from mnist_demo.teach import as_uint8
+from mnist_demo.storage.saving import name_to_save, save_model
+from mnist_demo.storage.store import load_model, model_path, read_meta
+from mnist_demo.storage.teach import as_uint8
 
 MAX_IMAGES = 2_000
 
@@ -80,8 +80,8 @@ def _digit(label) -> int | None:
 
 
 def finetune(args, argv) -> int:
-    from mnist_demo.finetune import FineTune, fine_tune_recipe
-    from mnist_demo.finetune import finetune as run
+    from mnist_demo.training.finetune import FineTune, fine_tune_recipe
+    from mnist_demo.training.finetune import finetune as run
 
     x, y = read_taught(args.images, args.labels)
     target = model_path(args.save) if args.save else None
@@ -112,7 +112,7 @@ def finetune(args, argv) -> int:
 
 
 def calibrate(args, argv) -> int:
-    from mnist_demo.calibrate import calibrate as fit
+    from mnist_demo.nets.calibrate import calibrate as fit
 
     path = model_path(args.model)
     meta = read_meta(path)

@@ -5,13 +5,12 @@ Both take (n, 28, 28, 1) float32 in [0, 1] and return (n, 10) float32 softmax pr
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
 import keras
 from keras import layers
 
-from mnist_demo import MODEL_NAMES
+from mnist_demo import MODEL_NAMES, settings
 from mnist_demo.data import IMAGE_SHAPE, NUM_CLASSES
 from mnist_demo.errors import UnknownModelError
 
@@ -33,7 +32,7 @@ def build_model(name: str, precision: str = "float32", *, training: bool = False
     if name == "mlp":
         return _mlp(precision)
     if training:
-        from mnist_demo.conv import TrainingConv2D
+        from mnist_demo.nets.conv import TrainingConv2D
 
         return _cnn(precision, TrainingConv2D)
     return _cnn(precision)
@@ -101,7 +100,7 @@ def bf16_supported() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-PRECISION_VAR = "MNIST_STUDIO_PRECISION"  # "auto" (the default), "float32" or "mixed_bfloat16"
+PRECISION_VAR = settings.PRECISION.name  # "auto" (the default), "float32" or "mixed_bfloat16"
 
 
 def resolve_precision(precision: str) -> str:
@@ -109,7 +108,7 @@ def resolve_precision(precision: str) -> str:
     a CPU without AMX would, with ONEDNN_MAX_CPU_ISA=AVX2), else mixed_bfloat16 where the CPU
     supports it, else float32."""
     if precision == "auto":
-        forced = os.environ.get(PRECISION_VAR, "auto")
+        forced = settings.PRECISION.get()
         if forced in PRECISIONS:
             return forced
         return "mixed_bfloat16" if bf16_supported() else "float32"

@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from mnist_demo.calibrate import softmax as _softmax
 from mnist_demo.data import Mnist, to_float
 from mnist_demo.errors import DataError, first_line
-from mnist_demo.files import write_bytes_atomic, write_text_atomic
-from mnist_demo.inside import scores_before_softmax as logits
-from mnist_demo.models import INPUT_SHAPE
+from mnist_demo.nets.calibrate import softmax as _softmax
+from mnist_demo.nets.inside import scores_before_softmax as logits
+from mnist_demo.nets.models import INPUT_SHAPE
+from mnist_demo.storage.files import write_bytes_atomic, write_text_atomic
 
 SIGNALS = ("cnn_energy", "mlp_energy", "disagreement", "pixel_residual", "feature_distance")
 COMPONENTS = 20  # principal components of MNIST's pixels kept
@@ -176,7 +176,7 @@ def inked(digits: np.ndarray) -> np.ndarray:
     weight (no grey edges) and read back the way a drawing is."""
     from PIL import Image
 
-    from mnist_demo.preprocess import preprocess
+    from mnist_demo.drawing.preprocess import preprocess
 
     big = [Image.fromarray(d).resize((280, 280), Image.Resampling.BILINEAR) for d in digits]
     return np.stack([preprocess((np.asarray(b) >= 128).astype(np.uint8) * 255) for b in big])
@@ -184,8 +184,8 @@ def inked(digits: np.ndarray) -> np.ndarray:
 
 def shipped_detector(weights_dir=None) -> UnlikeDigit:
     """The detector beside the shipped networks in the weights folder."""
-    from mnist_demo.archive import sha256_file
-    from mnist_demo.store import load_model, weights_root
+    from mnist_demo.storage.archive import sha256_file
+    from mnist_demo.storage.store import load_model, weights_root
 
     root = weights_root(weights_dir)
     networks = {k: sha256_file(root / f"{k}.keras") for k in ("cnn", "mlp")}

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from mnist_demo.data import to_float
 from mnist_demo.memory import give_back_memory
-from mnist_demo.models import INPUT_SHAPE
+from mnist_demo.nets.models import INPUT_SHAPE
 
 BATCH = 1000  # images per call when many are predicted or evaluated at once
 _SPEC = tf.TensorSpec((1, *INPUT_SHAPE), tf.float32)

@@ -14,9 +14,12 @@ import threading
 
 import numpy as np
 
-from mnist_demo import MODEL_NAMES, cli_inside, cli_teach, cluster
-from mnist_demo.console import Progress, in_background, prediction_line
+from mnist_demo import MODEL_NAMES
+from mnist_demo.cli import inside as cli_inside
+from mnist_demo.cli import teach as cli_teach
+from mnist_demo.cli.console import Progress, in_background, prediction_line
 from mnist_demo.data import ENV_VAR, load_mnist
+from mnist_demo.drawing.preprocess import load_image, preprocess
 from mnist_demo.errors import (
     BlankDrawing,
     DrawingError,
@@ -24,11 +27,11 @@ from mnist_demo.errors import (
     ShippedModelError,
     first_line,
 )
-from mnist_demo.preprocess import load_image, preprocess
-from mnist_demo.recipes import RECIPE_NAMES, get_recipe
-from mnist_demo.saving import name_to_save, save_model
-from mnist_demo.store import load_model, model_path, read_meta
+from mnist_demo.serving import cluster
+from mnist_demo.storage.saving import name_to_save, save_model
+from mnist_demo.storage.store import load_model, model_path, read_meta
 from mnist_demo.tfimport import import_tensorflow_quietly
+from mnist_demo.training.recipes import RECIPE_NAMES, get_recipe
 
 PROG = "python -m mnist_demo"
 MODEL_HELP = "cnn, mlp, a saved model's name, or a path to a .keras file"
@@ -168,7 +171,7 @@ def _shipped_accuracy(kind: str) -> float | None:
 def _train_in_background(recipe, data, tensorboard_dir):
     """Train in a worker thread, so that Ctrl-C stops after the current batch and keeps the model
     (a KeyboardInterrupt inside TensorFlow would lose it)."""
-    from mnist_demo.training import train
+    from mnist_demo.training.engine import train
 
     stop, progress = threading.Event(), Progress()
     try:
@@ -193,7 +196,7 @@ def _override(recipe, args):
 
 
 def _evaluate(args, argv) -> int:
-    from mnist_demo.inference import evaluate
+    from mnist_demo.nets.inference import evaluate
 
     model = load_model(args.model)
     data = load_mnist(args.data)
@@ -220,7 +223,7 @@ def _predict(args, argv) -> int:
     probs, unlike = {}, {}
     if inputs:
         import_tensorflow_quietly()
-        from mnist_demo.inference import predict_probs
+        from mnist_demo.nets.inference import predict_probs
 
         batch = np.stack(list(inputs.values()))
         probs = dict(zip(inputs, predict_probs(load_model(args.model), batch)))

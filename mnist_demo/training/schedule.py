@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import keras
 
-from mnist_demo.budget import FittedCosine, guess_steps
-from mnist_demo.optimizer import FusedAdam
-from mnist_demo.recipes import Recipe
+from mnist_demo.training.budget import FittedCosine, guess_steps
+from mnist_demo.training.optimizer import FusedAdam
+from mnist_demo.training.recipes import Recipe
 
 
 @dataclass(frozen=True)

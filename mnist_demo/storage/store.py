@@ -21,23 +21,21 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_demo import MODEL_NAMES
-from mnist_demo.archive import (
+from mnist_demo import MODEL_NAMES, settings
+from mnist_demo.errors import ModelFileError, UnknownModelError
+from mnist_demo.storage.archive import (
     inspect,
     read_sidecar,
     sha256_file,
     validated,
     without_folder,
 )
-from mnist_demo.errors import ModelFileError, UnknownModelError
-from mnist_demo.files import remove_if_abandoned
+from mnist_demo.storage.files import remove_if_abandoned
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parent.parent
-WEIGHTS_DIR = ROOT / "weights"
-WEIGHTS_ENV = "MNIST_STUDIO_WEIGHTS"  # another folder of models, for a deployment or a test
-SAVES_DIR = ROOT / "saved"  # what the page's visitors save (git ignores it)
-SAVES_ENV = "MNIST_STUDIO_SAVES"
+WEIGHTS_DIR = settings.ROOT / "weights"
+WEIGHTS_ENV = settings.WEIGHTS.name  # another folder of models, for a deployment or a test
+SAVES_DIR = settings.ROOT / "saved"  # what the page's visitors save (git ignores it)
 SHIPPED = MODEL_NAMES  # weights/cnn.keras and weights/mlp.keras: what the page answers with first
 Folder = Path | str | None  # a folder of models; None: weights_root()'s
 _NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
@@ -61,13 +59,13 @@ class SavedModel:
 
 def weights_root(weights_dir: Folder = None) -> Path:
     """The folder of saved models: the argument, else $MNIST_STUDIO_WEIGHTS, else weights/."""
-    return Path(weights_dir or os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR)
+    return Path(weights_dir or settings.WEIGHTS.get() or WEIGHTS_DIR)
 
 
 def saves_root() -> Path:
     """The page's visitors save here, apart from the shipped models: $MNIST_STUDIO_SAVES, else
     saved/ (ignored by git)."""
-    return Path(os.environ.get(SAVES_ENV) or SAVES_DIR)
+    return settings.SAVES.get() or SAVES_DIR
 
 
 def shown(path: str | os.PathLike) -> str:

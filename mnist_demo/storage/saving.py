@@ -19,10 +19,10 @@ import zipfile
 from importlib import metadata as package_metadata
 from pathlib import Path
 
-from mnist_demo.archive import RECORD, content_digest, sha256_file
 from mnist_demo.errors import SaveRefused, ShippedModelError, UnknownModelError
-from mnist_demo.files import fsync, lock, write_text_atomic
-from mnist_demo.store import SHIPPED, Folder, sanitize_name, weights_root
+from mnist_demo.storage.archive import RECORD, content_digest, sha256_file
+from mnist_demo.storage.files import fsync, lock, write_text_atomic
+from mnist_demo.storage.store import SHIPPED, Folder, sanitize_name, weights_root
 
 
 def name_to_save(name: str, replace_shipped: bool = False) -> str:

@@ -7,7 +7,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from mnist_demo.worker import POLL_S
+from mnist_demo.serving.worker import POLL_S
 
 
 class TrainingSlots:
