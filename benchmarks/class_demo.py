@@ -101,6 +101,7 @@ def first_step() -> None:
     import mnist_demo.serving.warm as warm
     import mnist_demo.serving.worker as worker
     from mnist_demo.data import load_mnist
+    from mnist_demo.serving.runner import Event, Result
     from mnist_demo.training.recipes import get_recipe
 
     print("\npress -> first step event (class recipes, ProcessRun)", flush=True)
@@ -116,10 +117,10 @@ def first_step() -> None:
             t0 = time.perf_counter()
             run = worker.ProcessRun(recipe, data, max_steps=12)
             for message in run.messages():
-                if message and message[0] == "event" and message[1]["kind"] == "step":
+                if isinstance(message, Event) and message.event["kind"] == "step":
                     timings[label] = time.perf_counter() - t0
                     run.stop()
-                if message and message[0] == "result":
+                if isinstance(message, Result):
                     ended = time.perf_counter()
             # The next kept-warm process starts once this one has exited.
             exited = time.perf_counter() - ended

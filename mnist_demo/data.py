@@ -142,8 +142,9 @@ def _validate(a: dict[str, np.ndarray], source: str) -> Mnist:
         x, y = a[f"x_{split}"], a[f"y_{split}"]
         if x.size == 0 or y.size == 0:
             empty = " and ".join(f"{k}_{split}" for k, v in (("x", x), ("y", y)) if v.size == 0)
-            raise DataError(f"{source}: {empty} {'are' if ' and ' in empty else 'is'} empty "
-                            f"(no images): {_FIX}")  # fmt: skip
+            raise DataError(
+                f"{source}: {empty} {'are' if ' and ' in empty else 'is'} empty (no images): {_FIX}"
+            )
         if x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE:
             raise DataError(
                 f"{source}: x_{split} has shape {x.shape}, expected (n, 28, 28): {_FIX}"

@@ -24,8 +24,28 @@ PAUSE, RESUME, RATE, FINAL = "pause", "resume", "rate", "final"
 # The live panel: two test digits of each class, 0 to 9, in MNIST's test set. The first of each
 # pair the shipped networks read at over 99%; the second is the one of that class the shipped MLP
 # was least sure of among those the shipped CNN still reads right (a hard but fair one).
-PANEL = (3, 4880, 2, 6883, 1, 9768, 30, 1681, 4, 9669, 15, 9770, 11, 3520, 0, 9009, 61, 1530,
-         7, 3985)  # fmt: skip
+PANEL = (
+    3,
+    4880,
+    2,
+    6883,
+    1,
+    9768,
+    30,
+    1681,
+    4,
+    9669,
+    15,
+    9770,
+    11,
+    3520,
+    0,
+    9009,
+    61,
+    1530,
+    7,
+    3985,
+)
 PROGRESS = (STEP, EVAL)  # the kinds that say how far a training has come
 # The held-out accuracy an eval event may carry, and what a chart or a log calls it.
 HELD_OUT = {"test_accuracy": "test", "val_accuracy": "validation"}
@@ -48,8 +68,18 @@ def held_out_key(e: dict) -> str | None:
 
 
 CURVE_KINDS = (STEP, EVAL, PAUSE, RATE)
-CURVE_FIELDS = ("kind", "step", "epoch", "loss", "accuracy", "test_accuracy", "test_loss",
-                "val_accuracy", "val_loss", "lr_factor")  # fmt: skip
+CURVE_FIELDS = (
+    "kind",
+    "step",
+    "epoch",
+    "loss",
+    "accuracy",
+    "test_accuracy",
+    "test_loss",
+    "val_accuracy",
+    "val_loss",
+    "lr_factor",
+)
 
 
 def curves(events: list[dict]) -> list[dict]:

@@ -16,8 +16,12 @@ from mnist_demo.events import EVAL, PAUSE, RATE, STEP, held_out_key
 HEIGHT = 330  # the whole chart: axes and legend take about 110 of it
 WINDOW = 5  # training points in the smoothed line's moving mean (about 2.5 s of training)
 FLOOR = 0.01  # % : an error rate of 0 would be off a log axis
-COLOURS = {"training": "#93c5fd", "training (smoothed)": "#1d4ed8", "test": "#dc2626",
-           "validation": "#dc2626"}  # fmt: skip
+COLOURS = {
+    "training": "#93c5fd",
+    "training (smoothed)": "#1d4ed8",
+    "test": "#dc2626",
+    "validation": "#dc2626",
+}
 
 
 def curve_rows(events: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -33,8 +37,14 @@ def curve_rows(events: list[dict]) -> tuple[list[dict], list[dict]]:
         elif kind == EVAL and (key := held_out_key(e)):
             name = "test" if key.startswith("test") else "validation"
             err = max(FLOOR, 100 * (1 - e[key]))
-            rows.append({"epoch": epoch, "series": name, "loss": e[key.replace("accuracy", "loss")],
-                         "error": err})  # fmt: skip
+            rows.append(
+                {
+                    "epoch": epoch,
+                    "series": name,
+                    "loss": e[key.replace("accuracy", "loss")],
+                    "error": err,
+                }
+            )
         elif kind == PAUSE:
             marks.append({"epoch": epoch, "label": "paused"})
         elif kind == RATE:
@@ -54,11 +64,15 @@ def charts_ui(events: list[dict]) -> None:
         return
     c1, c2 = st.columns(2)
     with c1:
-        st.altair_chart(_chart(rows, marks, "loss", "loss (log scale)"),
-                        width="stretch", alt="the loss curves")  # fmt: skip
+        st.altair_chart(
+            _chart(rows, marks, "loss", "loss (log scale)"), width="stretch", alt="the loss curves"
+        )
     with c2:
-        st.altair_chart(_chart(rows, marks, "error", "mistakes per 100 digits (log scale)"),
-                        width="stretch", alt="the mistakes curves")  # fmt: skip
+        st.altair_chart(
+            _chart(rows, marks, "error", "mistakes per 100 digits (log scale)"),
+            width="stretch",
+            alt="the mistakes curves",
+        )
     st.caption(
         "Faint: each stretch of training batches; dark: the same, smoothed; red dots: digits the "
         "network never trains on (2,000 of them, at each evaluation). "
@@ -82,20 +96,42 @@ def _chart(rows: list[dict], marks: list[dict], field: str, title: str):
     x = alt.X("epoch:Q", title="epochs (passes over the training digits)")
     present = [name for name in COLOURS if name in set(data.series)]
     y = alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log"))
-    colour = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"),
-                       scale=alt.Scale(domain=present, range=[COLOURS[n] for n in present]))  # fmt: skip
+    colour = alt.Color(
+        "series:N",
+        title=None,
+        legend=alt.Legend(orient="bottom"),
+        scale=alt.Scale(domain=present, range=[COLOURS[n] for n in present]),
+    )
     lines = data[data.series.str.startswith("training")]
     points = data[~data.series.str.startswith("training")]
     layers = [
-        alt.Chart(lines).mark_line(clip=True).encode(x, y, colour,
-            opacity=alt.condition(alt.datum.series == "training", alt.value(0.5), alt.value(1))),
-        alt.Chart(points).mark_line(point=alt.OverlayMarkDef(size=45, filled=True),
-                                    strokeDash=[4, 3]).encode(x, y, colour,
-            tooltip=[alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip(f"{field}:Q", format=".3g")]),
-    ]  # fmt: skip
-    if marks:
-        rules = alt.Chart(pd.DataFrame(marks)).encode(x=alt.X("epoch:Q"))
-        layers.append(rules.mark_rule(color="#6b7280", strokeDash=[2, 2]))
-        layers.append(rules.mark_text(align="left", baseline="top", dx=3, y=2, color="#374151",
-                                      fontSize=11).encode(text="label:N"))  # fmt: skip
+        alt.Chart(lines)
+        .mark_line(clip=True)
+        .encode(
+            x,
+            y,
+            colour,
+            opacity=alt.condition(alt.datum.series == "training", alt.value(0.5), alt.value(1)),
+        ),
+        alt.Chart(points)
+        .mark_line(point=alt.OverlayMarkDef(size=45, filled=True), strokeDash=[4, 3])
+        .encode(
+            x,
+            y,
+            colour,
+            tooltip=[alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip(f"{field}:Q", format=".3g")],
+        ),
+    ]
+    layers += _mark_layers(alt, pd, x, marks)
     return alt.layer(*layers).properties(height=HEIGHT)
+
+
+def _mark_layers(alt, pd, x, marks: list[dict]) -> list:
+    """Pauses and rate changes: a dashed rule with its label at the top of the chart."""
+    if not marks:
+        return []
+    rules = alt.Chart(pd.DataFrame(marks)).encode(x=alt.X("epoch:Q"))
+    label = rules.mark_text(
+        align="left", baseline="top", dx=3, y=2, color="#374151", fontSize=11
+    ).encode(text="label:N")
+    return [rules.mark_rule(color="#6b7280", strokeDash=[2, 2]), label]

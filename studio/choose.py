@@ -24,12 +24,17 @@ def about(meta: dict) -> str:
     """One line on a model's record: its test accuracy, when and how it was trained."""
     parts = []
     if isinstance(meta.get("test_accuracy"), float | int):
-        parts.append(f"test accuracy {meta['test_accuracy']:.2%} on {meta.get('test_images', 10_000):,} "
-                     "digits it never trained on")  # fmt: skip
-    how = [f"the {meta['recipe']} recipe" if meta.get("recipe") else None,
-           f"{meta['steps']:,} steps" if isinstance(meta.get("steps"), int) else None,
-           f"{meta['train_seconds']:.0f} s" if isinstance(meta.get("train_seconds"), float | int)
-           else None]  # fmt: skip
+        parts.append(
+            f"test accuracy {meta['test_accuracy']:.2%} on {meta.get('test_images', 10_000):,} "
+            "digits it never trained on"
+        )
+    how = [
+        f"the {meta['recipe']} recipe" if meta.get("recipe") else None,
+        f"{meta['steps']:,} steps" if isinstance(meta.get("steps"), int) else None,
+        f"{meta['train_seconds']:.0f} s"
+        if isinstance(meta.get("train_seconds"), float | int)
+        else None,
+    ]
     if any(how):
         parts.append("trained with " + ", ".join(h for h in how if h))
     if isinstance(meta.get("saved_at"), str):

@@ -40,16 +40,19 @@ def inside_ui(choices: list[Choice]) -> None:
     with box:
         x, source = _input()
         if x is None:
-            st.info("Draw a digit above (or pick a misread test digit in the Test report) to "
-                    "see what each layer makes of it.")  # fmt: skip
+            st.info(
+                "Draw a digit above (or pick a misread test digit in the Test report) to "
+                "see what each layer makes of it."
+            )
             return
         usable = [c for c in choices if c.predictor is not None]
         if not usable:
             st.warning("No model can answer right now.")
             return
         kinds = [c.kind for c in usable]
-        kind = st.radio("Network", kinds, format_func=MODEL_KINDS.get, horizontal=True,
-                        key=state.INSIDE_KIND)  # fmt: skip
+        kind = st.radio(
+            "Network", kinds, format_func=MODEL_KINDS.get, horizontal=True, key=state.INSIDE_KIND
+        )
         choice = usable[kinds.index(kind)] if kind in kinds else usable[0]
         try:
             inside = _inside(choice.predictor)
@@ -91,9 +94,12 @@ def why_ui(inside: Inside, x: np.ndarray, probs: np.ndarray) -> None:
     if st.session_state.get(state.INSIDE_ANSWER) != answer:  # a new answer: explain it first
         st.session_state[state.INSIDE_ANSWER] = st.session_state[state.INSIDE_WHY] = answer
     left, right = st.columns([1, 2], gap="large")
-    digit = left.selectbox("Why this digit?", range(10), key=state.INSIDE_WHY,
-                           format_func=lambda d: f"{d} (the answer)" if d == answer
-                           else f"{d}: why not?")  # fmt: skip
+    digit = left.selectbox(
+        "Why this digit?",
+        range(10),
+        key=state.INSIDE_WHY,
+        format_func=lambda d: f"{d} (the answer)" if d == answer else f"{d}: why not?",
+    )
     heat = inside.attributions(x, digit)
     top = float(np.abs(heat).max())
     left.html(grid([png(signed(heat, top, under=x))], [f"heat map for digit {digit}"], 196, 1))
@@ -109,8 +115,10 @@ def why_ui(inside: Inside, x: np.ndarray, probs: np.ndarray) -> None:
 
 def cnn_ui(inside: Inside, x: np.ndarray, acts: dict) -> None:
     """Every layer in one HTML element: one message, one piece of the page to redraw."""
-    parts = ["<p><b>The input</b>: 28x28 grey levels, what the network reads of your drawing.</p>",
-             grid([png(grey(x, 1.0))], ["input"], 84, 1)]  # fmt: skip
+    parts = [
+        "<p><b>The input</b>: 28x28 grey levels, what the network reads of your drawing.</p>",
+        grid([png(grey(x, 1.0))], ["input"], 84, 1),
+    ]
     for layer, size in (("conv1", 56), ("pool1", 42), ("conv2", 42), ("pool2", 28)):
         parts += [f"<p>{CAPTIONS[layer]}</p>", maps_grid(acts[layer], layer, size, 16)]
     dense = acts["fully_connected"]
@@ -121,10 +129,18 @@ def cnn_ui(inside: Inside, x: np.ndarray, acts: dict) -> None:
         + ", ".join(f"unit {u + 1} ({dense[u]:.1f})" for u in strongest)
         + ". Each square below is one unit (32x32 of them), brighter is stronger.</p>"
     )
-    parts.append(grid([png(grey(dense.reshape(32, 32), float(dense.max())))],
-                      ["fully_connected units"], 128, 1))  # fmt: skip
-    parts.append("<p><b>The 32 conv1 filters</b> (5x5 weights; red positive, blue negative): the "
-                 "patterns the first layer looks for.</p>" + _filters_html(inside))  # fmt: skip
+    parts.append(
+        grid(
+            [png(grey(dense.reshape(32, 32), float(dense.max())))],
+            ["fully_connected units"],
+            128,
+            1,
+        )
+    )
+    parts.append(
+        "<p><b>The 32 conv1 filters</b> (5x5 weights; red positive, blue negative): the "
+        "patterns the first layer looks for.</p>" + _filters_html(inside)
+    )
     html = "".join(parts).replace("<p>", '<p style="margin:14px 0 6px">')
     st.html('<div style="font-size:15px;line-height:1.45">' + html + "</div>")
 
@@ -134,8 +150,12 @@ def _filters_html(inside: Inside) -> str:
     if not hasattr(inside, "filters_html"):
         filters = inside.first_filters()
         top = float(np.abs(filters).max())
-        inside.filters_html = grid([png(signed(f, top)) for f in filters],
-                                   [f"conv1 filter {i + 1}" for i in range(len(filters))], 40, 16)  # fmt: skip
+        inside.filters_html = grid(
+            [png(signed(f, top)) for f in filters],
+            [f"conv1 filter {i + 1}" for i in range(len(filters))],
+            40,
+            16,
+        )
     return inside.filters_html
 
 
@@ -150,9 +170,15 @@ def mlp_ui(inside: Inside, x: np.ndarray, acts: dict) -> None:
         "raises the unit, blue: lowers it), with their activation. Unlike a filter, each "
         "looks at the whole picture at once, at fixed places."
     )
-    st.html(grid([png(signed(weights[u], top)) for u in order],
-                 [f"dense1 unit {u + 1}" for u in order], 56, 16,
-                 captions=[f"{units[u]:.1f}" for u in order]))  # fmt: skip
+    st.html(
+        grid(
+            [png(signed(weights[u], top)) for u in order],
+            [f"dense1 unit {u + 1}" for u in order],
+            56,
+            16,
+            captions=[f"{units[u]:.1f}" for u in order],
+        )
+    )
     st.markdown(f"**dense2**: 512 more units, {int((acts['dense2'] > 0).sum())} responding.")
 
 

@@ -35,14 +35,19 @@ def finetuned(res) -> str:
     """A fine-tune's before and after, in a sentence or two."""
     f = res.extra["finetune"]
     before, after = f["before"], f["after"]
-    text = (f"{MODEL_KINDS[res.recipe.model]} fine-tuned on {f['trained_on']} of your digits, "
-            f"{res.steps:,} steps in {res.seconds:.1f} s. MNIST test accuracy "
-            f"{before['mnist_test']:.2%} before → {after['mnist_test']:.2%} after.")  # fmt: skip
+    text = (
+        f"{MODEL_KINDS[res.recipe.model]} fine-tuned on {f['trained_on']} of your digits, "
+        f"{res.steps:,} steps in {res.seconds:.1f} s. MNIST test accuracy "
+        f"{before['mnist_test']:.2%} before → {after['mnist_test']:.2%} after."
+    )
     if after["taught"] is None:
-        return text + (" None of your digits was held out to measure it: keep two or more "
-                       "of a digit for that.")  # fmt: skip
-    return text + (f" Your {f['held_out']} held-out digits (never trained on): "
-                   f"{before['taught']:.0%} right before → {after['taught']:.0%} after.")  # fmt: skip
+        return text + (
+            " None of your digits was held out to measure it: keep two or more of a digit for that."
+        )
+    return text + (
+        f" Your {f['held_out']} held-out digits (never trained on): "
+        f"{before['taught']:.0%} right before → {after['taught']:.0%} after."
+    )
 
 
 def keep(view) -> None:

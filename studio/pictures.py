@@ -42,8 +42,11 @@ def grid(images: list[str], alts: list[str], size: int, columns: int, captions=N
     """Data URIs shown `size` px wide, `columns` to a row, each with its alt text and title."""
     cells = []
     for i, (src, alt) in enumerate(zip(images, alts)):
-        cap = (f'<figcaption style="font-size:11px;color:#6b7280">{escape(captions[i])}'
-               "</figcaption>") if captions else ""  # fmt: skip
+        cap = (
+            (f'<figcaption style="font-size:11px;color:#6b7280">{escape(captions[i])}</figcaption>')
+            if captions
+            else ""
+        )
         cells.append(
             f'<figure style="margin:0;text-align:center" title="{escape(alt)}">'
             f'<img src="{src}" alt="{escape(alt)}" width="{size}" height="{size}" '
@@ -77,8 +80,10 @@ def maps_grid(maps: np.ndarray, layer: str, size: int, columns: int) -> str:
         r, k = divmod(c, columns)
         x0, y0 = round(k * (w + 1) * scale), round(r * (h + 1) * scale)
         name = escape(f"{layer} map {c + 1}")
-        areas.append(f'<area shape="rect" coords="{x0},{y0},{x0 + size},{y0 + size}" '
-                     f'alt="{name}" title="{name}">')  # fmt: skip
+        areas.append(
+            f'<area shape="rect" coords="{x0},{y0},{x0 + size},{y0 + size}" '
+            f'alt="{name}" title="{name}">'
+        )
     width, height = round(mosaic.shape[1] * scale), round(mosaic.shape[0] * scale)
     return (
         f'<map name="{layer}-maps">{"".join(areas)}</map>'

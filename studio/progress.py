@@ -18,8 +18,10 @@ def waiting_text(view, cluster: tuple[int, float] | None = None) -> str:
     left = f", about {view.others_left_s:.0f} s left" if view.others_left_s is not None else ""
     where = "Another training is running on this server"
     if cluster is not None:
-        where = (f"All {cluster[0]} places for trainings on the cluster ({cluster[1]:.0f} CPUs) "
-                 "are taken")  # fmt: skip
+        where = (
+            f"All {cluster[0]} places for trainings on the cluster ({cluster[1]:.0f} CPUs) "
+            "are taken"
+        )
     return f"{where}{left}; {ahead} in line. Yours starts when its turn comes; Cancel to leave the line."
 
 
@@ -28,9 +30,11 @@ def progress_ui(view) -> None:
     last = next((e for e in reversed(events) if e["kind"] in PROGRESS), None)
     final = events[-1] if events and events[-1]["kind"] == FINAL else None
     if final is not None:
-        st.progress(final["done"] / max(1, final["total"]),
-                    text=f"Evaluating on the {final['total']:,} test digits... "
-                    f"{final['done']:,} / {final['total']:,}")  # fmt: skip
+        st.progress(
+            final["done"] / max(1, final["total"]),
+            text=f"Evaluating on the {final['total']:,} test digits... "
+            f"{final['done']:,} / {final['total']:,}",
+        )
     elif last is not None:
         where = f"step {last['step']:,} / {last['total_steps']:,}"
         if view.stopping:

@@ -30,13 +30,17 @@ def report_ui(saved) -> None:
         if data is None:
             st.warning(f"The test report needs MNIST's test set: {error}")
             return
-        options = {(k, v): f"{MODEL_KINDS[k]}: {label}" for k in MODEL_KINDS
-                   for v, label in model_choices(k, saved).items()}  # fmt: skip
+        options = {
+            (k, v): f"{MODEL_KINDS[k]}: {label}"
+            for k in MODEL_KINDS
+            for v, label in model_choices(k, saved).items()
+        }
         if not options:
             st.info("No model to report on yet.")
             return
-        kind, value = st.selectbox("Model", list(options), format_func=options.get,
-                                   key=state.REPORT_MODEL)  # fmt: skip
+        kind, value = st.selectbox(
+            "Model", list(options), format_func=options.get, key=state.REPORT_MODEL
+        )
         rep = _report(kind, value, saved, data)
         if rep is not None:
             shown_ui(rep, data)
@@ -65,9 +69,14 @@ def _report(kind: str, value: str, saved, data):
         from mnist_demo.nets.report import test_report
 
         bar = st.progress(0.0, text="Reading the 10,000 test digits...")
-        cache[key] = test_report(model, data.x_test, data.y_test,
-                                 lambda done, total: bar.progress(done / total, text=f"Reading "
-                                 f"the test digits: {done:,} of {total:,}"))  # fmt: skip
+        cache[key] = test_report(
+            model,
+            data.x_test,
+            data.y_test,
+            lambda done, total: bar.progress(
+                done / total, text=f"Reading the test digits: {done:,} of {total:,}"
+            ),
+        )
         bar.empty()
     return cache[key]
 
@@ -80,16 +89,19 @@ def _digest(path: str, mtime: float, size: int) -> str:
 
 def shown_ui(rep, data) -> None:
     wrong = len(rep.mistakes)
-    st.markdown(f"**Test accuracy {rep.accuracy:.2%}**: {rep.n - wrong:,} of {rep.n:,} test "
-                f"digits read right, {wrong} misread (read in {rep.seconds:.1f} s).")  # fmt: skip
+    st.markdown(
+        f"**Test accuracy {rep.accuracy:.2%}**: {rep.n - wrong:,} of {rep.n:,} test "
+        f"digits read right, {wrong} misread (read in {rep.seconds:.1f} s)."
+    )
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.altair_chart(confusion_chart(rep.confusion), width="stretch")
     with right:
         import pandas as pd  # not on the path to the first paint (0.9 s to import)
 
-        per = pd.DataFrame({"digit": range(10), "accuracy": rep.per_class,
-                            "test digits": rep.confusion.sum(1)})  # fmt: skip
+        per = pd.DataFrame(
+            {"digit": range(10), "accuracy": rep.per_class, "test digits": rep.confusion.sum(1)}
+        )
         st.dataframe(per.style.format({"accuracy": "{:.2%}"}), hide_index=True)
     cell_ui(rep, data)
     mistakes_ui(rep, data)
@@ -102,8 +114,11 @@ def confusion_chart(confusion: np.ndarray):
     import altair as alt  # with pandas, 2 s of the first paint on a busy CPU: imported here
     import pandas as pd
 
-    rows = [{"true": t, "read as": p, "count": int(confusion[t, p])}
-            for t in range(10) for p in range(10)]  # fmt: skip
+    rows = [
+        {"true": t, "read as": p, "count": int(confusion[t, p])}
+        for t in range(10)
+        for p in range(10)
+    ]
     base = alt.Chart(pd.DataFrame(rows)).encode(
         x=alt.X("read as:O", title="read as"), y=alt.Y("true:O", title="true digit")
     )
@@ -126,8 +141,11 @@ def cell_ui(rep, data) -> None:
     true = c1.selectbox("True digit", range(10), index=int(t0), key="cell_true")
     read = c2.selectbox("Read as", range(10), index=int(p0), key="cell_read")
     idx = rep.in_cell(data.y_test, true, read)
-    c3.markdown(f"**{len(idx)}** test digit(s) of class {true} read as {read}"
-                + (f" (the first {SHOWN} shown)" if len(idx) > SHOWN else "") + ".")  # fmt: skip
+    c3.markdown(
+        f"**{len(idx)}** test digit(s) of class {true} read as {read}"
+        + (f" (the first {SHOWN} shown)" if len(idx) > SHOWN else "")
+        + "."
+    )
     if len(idx):
         st.html(_digits(idx[:SHOWN], rep, data))
 
@@ -136,10 +154,17 @@ def mistakes_ui(rep, data) -> None:
     st.markdown("**The misread digits, most confident mistakes first**")
     top = rep.mistakes[:SHOWN]
     st.html(_digits(top, rep, data))
-    pick = st.selectbox("Look inside the networks at one of them", [None, *map(int, top)],
-                        format_func=lambda i: "choose a digit" if i is None else
-                        f"test digit #{i}: a {data.y_test[i]} read as {rep.predicted[i]}",
-                        key=state.REPORT_PICK, on_change=_picked)  # fmt: skip
+    pick = st.selectbox(
+        "Look inside the networks at one of them",
+        [None, *map(int, top)],
+        format_func=lambda i: (
+            "choose a digit"
+            if i is None
+            else f"test digit #{i}: a {data.y_test[i]} read as {rep.predicted[i]}"
+        ),
+        key=state.REPORT_PICK,
+        on_change=_picked,
+    )
     if pick is None and st.session_state.get(state.INSIDE_DIGIT) is not None:
         st.caption("It is in “Inside the networks” above.")
 

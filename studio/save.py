@@ -44,16 +44,25 @@ def save_ui(saved) -> None:
         getattr(st, note[0])(note[1])
         suggestion = st.session_state.get(SUGGESTED)
         if suggestion:
-            st.button(f"Save as {suggestion}", key="save_suggested_button", on_click=use_name,
-                      args=(suggestion,))  # fmt: skip
+            st.button(
+                f"Save as {suggestion}",
+                key="save_suggested_button",
+                on_click=use_name,
+                args=(suggestion,),
+            )
     with st.expander(f"The {len(usable)} models on this server", expanded=False):
         library_ui(usable)
 
 
 def save_form_ui(trained: dict) -> None:
     c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
-    kind = c1.selectbox("Model", list(trained), format_func=MODEL_KINDS.get, key=state.SAVE_KIND,
-                        on_change=fresh_name)  # fmt: skip
+    kind = c1.selectbox(
+        "Model",
+        list(trained),
+        format_func=MODEL_KINDS.get,
+        key=state.SAVE_KIND,
+        on_change=fresh_name,
+    )
     if not st.session_state.get(state.SAVE_NAME):
         fresh_name(kind)
     c2.text_input("Name", key=state.SAVE_NAME, max_chars=64)
@@ -96,8 +105,9 @@ def save(kind: str) -> None:
             state.MAX_SAVED + (1 if replace else 0),  # a replace adds no model
             state.MAX_SAVED_MB,
         )
-        path = save_model(result.model, stem, result.metadata(COMMAND), saves_root(),
-                          replace=replace)  # fmt: skip
+        path = save_model(
+            result.model, stem, result.metadata(COMMAND), saves_root(), replace=replace
+        )
     except SaveRefused as e:
         text = str(e) + (f". Save as {e.suggestion} instead?" if e.suggestion else ".")
         st.session_state[state.SAVE_NOTE] = ("error", plain(text))
@@ -158,8 +168,12 @@ def library_ui(models) -> None:
         acc = f"test accuracy {m.accuracy:.2%}" if m.accuracy is not None else "accuracy unknown"
         whose = "yours" if m.name in mine else "a visitor's" if state.visitors(m) else "shipped"
         size = m.path.stat().st_size if m.path.exists() else 0
-        c1.markdown(plain(f"{m.name} · {MODEL_KINDS.get(m.kind, m.kind)} · {acc} · {whose}, "
-                          f"{size / 2**20:.1f} MB"))  # fmt: skip
+        c1.markdown(
+            plain(
+                f"{m.name} · {MODEL_KINDS.get(m.kind, m.kind)} · {acc} · {whose}, "
+                f"{size / 2**20:.1f} MB"
+            )
+        )
         c2.download_button(
             "Download",
             data=functools.partial(_read, m.path),
@@ -170,8 +184,13 @@ def library_ui(models) -> None:
             width="stretch",
         )
         if state.visitors(m) and (m.name in mine or state.ADMIN):
-            c3.button("Delete", key=state.DELETE.format(m.name), on_click=delete,
-                      args=(m.name,), width="stretch")  # fmt: skip
+            c3.button(
+                "Delete",
+                key=state.DELETE.format(m.name),
+                on_click=delete,
+                args=(m.name,),
+                width="stretch",
+            )
 
 
 def _read(path) -> bytes:

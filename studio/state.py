@@ -69,8 +69,15 @@ SESSION = "this session"  # the CHOICE value for the model trained in this sessi
 
 def init_state() -> None:
     server_memory()
-    defaults = [(JOB, None), (TRAINED, {}), (MESSAGE, None), (PREDICTORS, {}), (MINE, set()),
-                (TAUGHT_DIGITS, []), (TEACH_FILES, set())]  # fmt: skip
+    defaults = [
+        (JOB, None),
+        (TRAINED, {}),
+        (MESSAGE, None),
+        (PREDICTORS, {}),
+        (MINE, set()),
+        (TAUGHT_DIGITS, []),
+        (TEACH_FILES, set()),
+    ]
     for key, default in defaults:
         st.session_state.setdefault(key, default)
 

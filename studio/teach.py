@@ -36,13 +36,21 @@ def teach_bar_ui(drawing: np.ndarray, x: np.ndarray, answer: int | None) -> None
     kept = next((d for d in digits if d["key"] == key), None)
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.segmented_control(
-        "Wrong? This is a ...", [str(d) for d in range(10)], key=state.TEACH_PICK,
-        on_change=_picked, args=(drawing, x8, key),
+        "Wrong? This is a ...",
+        [str(d) for d in range(10)],
+        key=state.TEACH_PICK,
+        on_change=_picked,
+        args=(drawing, x8, key),
         help="Keep this drawing as the digit it is: your digits can fine-tune the networks.",
-    )  # fmt: skip
+    )
     if answer is not None:
-        right.button(f"Right: a {answer}", key=state.TEACH_RIGHT, on_click=teach,
-                     args=(drawing, x8, key, answer), width="stretch")  # fmt: skip
+        right.button(
+            f"Right: a {answer}",
+            key=state.TEACH_RIGHT,
+            on_click=teach,
+            args=(drawing, x8, key, answer),
+            width="stretch",
+        )
     note = st.session_state.get(state.TEACH_NOTE)
     if kept is not None:
         st.caption(f"Kept in My digits as a {kept['y']}. Clear the canvas to draw the next one.")
@@ -67,7 +75,9 @@ def teach(drawing, x8: np.ndarray, key: str, digit: int) -> None:
             return
     if len(digits) >= MAX_TAUGHT:
         st.session_state[state.TEACH_NOTE] = (
-            "warning", f"My digits holds {MAX_TAUGHT} already: remove some to keep more.")  # fmt: skip
+            "warning",
+            f"My digits holds {MAX_TAUGHT} already: remove some to keep more.",
+        )
         return
     digits.append(_kept(key, x8, digit, _thumb(drawing)))
 
@@ -99,8 +109,10 @@ def my_digits_ui(choices) -> None:
     digits = st.session_state[state.TAUGHT_DIGITS]
     with st.expander(f"My digits ({len(digits)})", expanded=bool(digits)):
         if not digits:
-            st.caption("Digits you keep with “Wrong? This is a ...” or “Right” show here. "
-                       "Ten or more (a few of each digit) can fine-tune a network.")  # fmt: skip
+            st.caption(
+                "Digits you keep with “Wrong? This is a ...” or “Right” show here. "
+                "Ten or more (a few of each digit) can fine-tune a network."
+            )
         else:
             per = counts([d["y"] for d in digits])
             st.markdown("  ·  ".join(f"**{k}**: {n}" for k, n in enumerate(per) if n))
@@ -115,8 +127,10 @@ def _gallery(digits: list[dict]) -> None:
         st.caption(f"The latest {SHOWN} of {len(digits)}.")
     for row in range(0, len(shown), 6):
         for col, d in zip(st.columns(6), shown[row : row + 6]):
-            col.html(f'<img src="{d["picture"]}" alt="a taught {d["y"]}" '
-                     f'style="image-rendering:pixelated;max-width:100%"><br>a {d["y"]}')  # fmt: skip
+            col.html(
+                f'<img src="{d["picture"]}" alt="a taught {d["y"]}" '
+                f'style="image-rendering:pixelated;max-width:100%"><br>a {d["y"]}'
+            )
             col.button("Remove", key=f"teach_remove_{d['id']}", on_click=_remove, args=(d["id"],))
 
 
@@ -128,10 +142,16 @@ def _remove(ident: int) -> None:
 def _file_ui(digits: list[dict]) -> None:
     left, right = st.columns(2)
     if digits:
-        left.download_button("Download my digits (.npz)", _file(digits), file_name="my-digits.npz",
-                             mime="application/octet-stream", on_click="ignore")  # fmt: skip
-    upload = right.file_uploader("Add digits from a file (.npz)", type=["npz"],
-                                 key=state.TEACH_UPLOAD)  # fmt: skip
+        left.download_button(
+            "Download my digits (.npz)",
+            _file(digits),
+            file_name="my-digits.npz",
+            mime="application/octet-stream",
+            on_click="ignore",
+        )
+    upload = right.file_uploader(
+        "Add digits from a file (.npz)", type=["npz"], key=state.TEACH_UPLOAD
+    )
     if upload is not None and upload.file_id not in st.session_state[state.TEACH_FILES]:
         st.session_state[state.TEACH_FILES].add(upload.file_id)
         st.session_state[state.TEACH_FILE_NOTE] = _add_file(upload.name, upload.getvalue())
@@ -178,14 +198,25 @@ def finetune_ui(digits: list[dict], choices) -> None:
     if not usable:
         return
     left, right = st.columns([1, 2], vertical_alignment="bottom")
-    kind = left.radio("Which one learns your digits", [c.kind for c in usable], horizontal=True,
-                      format_func=MODEL_KINDS.get, key=state.TEACH_KIND)  # fmt: skip
-    pressed = right.button("Fine-tune on my digits", type="primary", key=state.TEACH_FINETUNE,
-                           disabled=busy or len(digits) < 2)  # fmt: skip
-    st.caption("It starts from the model chosen above for it (shipped, saved or this "
-               "session's) and trains a few seconds on your digits mixed with MNIST's, so that "
-               "it does not forget them; 1 in 5 of each digit you kept twice or more is held "
-               "out to measure it. Follow it in the training panel below.")  # fmt: skip
+    kind = left.radio(
+        "Which one learns your digits",
+        [c.kind for c in usable],
+        horizontal=True,
+        format_func=MODEL_KINDS.get,
+        key=state.TEACH_KIND,
+    )
+    pressed = right.button(
+        "Fine-tune on my digits",
+        type="primary",
+        key=state.TEACH_FINETUNE,
+        disabled=busy or len(digits) < 2,
+    )
+    st.caption(
+        "It starts from the model chosen above for it (shipped, saved or this "
+        "session's) and trains a few seconds on your digits mixed with MNIST's, so that "
+        "it does not forget them; 1 in 5 of each digit you kept twice or more is held "
+        "out to measure it. Follow it in the training panel below."
+    )
     if pressed and not busy:
         from mnist_demo.training.finetune import FineTune
 

@@ -7,7 +7,6 @@ while it runs, in two fragments, and reruns the whole page once, when it ends.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections import namedtuple
 from pathlib import Path
@@ -22,17 +21,13 @@ from mnist_demo.serving.jobs import (
     WAITING,
     TrainingJob,
 )
-from mnist_demo.training.recipes import RECIPES, Recipe
+from mnist_demo.training.recipes import Recipe
 from studio import state
+from studio.form import recipe_ui
 from studio.progress import estimate_text
 from studio.streamlit_internals import session_liveness
 from studio.watch import curves_ui, live_curves_ui, live_ui
 
-# The form's limits: at the recipes' batch sizes a training within them ends inside MAX_TRAIN_S
-# (the seed CNN's 10,000 steps take about 4 minutes, 20 CNN epochs about 4, 50 MLP epochs 2);
-# the time limit stops anything larger and keeps its model.
-MAX_STEPS, MAX_BATCH, MAX_EPOCHS = 20_000, 1024, {"cnn": 20, "mlp": 50}
-LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 REFRESH_S = 0.5  # the progress refreshes this often while a training runs
 CURVES_REFRESH_S = 1.5  # ... and the curves and the live panel this often
 STOPPING_REFRESH_S = 0.1  # ... and this often once Stop is pressed,
@@ -42,11 +37,6 @@ RECIPE_LABELS = {
     "fast": "fast (a fixed length)",
     "seed": "seed (the tutorial's)",
 }
-MAX_BUDGET_S = {"cnn": 300, "mlp": 120}
-BUDGET_HELP = (
-    "How long it trains, evaluations included: the schedule (warm-up, then a decay to zero) is "
-    "fitted to the speed this server shows in the first seconds, so it ends on time on any CPU."
-)
 KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
 
 
@@ -54,11 +44,7 @@ def training_ui() -> None:
     st.subheader("Train a network")
     job = st.session_state.get(state.JOB)
     active = job is not None and job.state in ACTIVE
-    c1, c2 = st.columns(2)
-    kind = c1.radio("Network", list(MODEL_KINDS), format_func=MODEL_KINDS.get, horizontal=True,
-                    key=state.TRAIN_KIND, disabled=active)  # fmt: skip
-    recipe_name = c2.radio("Recipe", list(RECIPE_LABELS), format_func=RECIPE_LABELS.get,
-                           horizontal=True, key=state.TRAIN_RECIPE, disabled=active)  # fmt: skip
+    kind, recipe_name = _network_and_recipe_ui(active)
     recipe = recipe_ui(kind, recipe_name, active)
     st.caption(recipe.describe())
     data_status_ui()
@@ -67,64 +53,52 @@ def training_ui() -> None:
     if message:
         getattr(st, message[0])(message[1])
     if job is not None:
-        # Once Stop is pressed, the end is looked for more often: it comes within a second.
-        pressed = st.session_state.get(state.STOP_PRESSED) is job
-        every = STOPPING_REFRESH_S if pressed or job.view().stopping else REFRESH_S
-        live = active or pressed
-        st.fragment(run_every=every if live else None)(live_ui)()
-        st.fragment(run_every=CURVES_REFRESH_S if live else None)(live_curves_ui)()
+        _watch_ui(job, active)
     elif st.session_state.get(state.LAST_EVENTS):
-        events = st.session_state[state.LAST_EVENTS]
-        curves_ui(events)  # the last training's curves stay in view
-        st.download_button("Download this run's curves (JSON)", json.dumps(events),
-                           file_name="mnist-studio-run.json", mime="application/json",
-                           key="download_curves", on_click="ignore")  # fmt: skip
+        _last_run_ui(st.session_state[state.LAST_EVENTS])
 
 
-def recipe_ui(kind: str, recipe_name: str, disabled: bool) -> Recipe:
-    """The chosen recipe, with the user's steps or epochs, batch size and learning rate."""
-    base = RECIPES[(kind, recipe_name)]
-
-    def number(col, label, name, low, high, value, step=None, **kw):
-        key = state.SETTING.format(name, kind, recipe_name)
-        return col.number_input(label, low, high, value, step, key=key, disabled=disabled, **kw)
-
-    c1, c2, c3, c4 = st.columns([2, 2, 3, 2])
-    if base.budget_s is not None:
-        budget = number(
-            c1, "Seconds", "budget", 5, MAX_BUDGET_S[kind], int(base.budget_s), 5, help=BUDGET_HELP
-        )
-        changes = {"budget_s": float(budget)}
-    elif base.steps is not None:
-        changes = {"steps": int(number(c1, "Steps", "steps", 10, MAX_STEPS, base.steps, 100))}
-    else:
-        epochs = number(c1, "Epochs", "epochs", 1, MAX_EPOCHS[kind], base.epochs, 1)
-        changes = {"epochs": int(epochs)}
-    changes["batch_size"] = int(number(c2, "Batch size", "batch", 8, MAX_BATCH, base.batch_size, 8))
-    rate = c3.select_slider(
-        "Learning rate",
-        sorted({*LEARNING_RATES, base.learning_rate}),
-        value=base.learning_rate,
-        format_func=lambda r: f"{r:g}",
-        key=state.SETTING.format("lr", kind, recipe_name),
-        on_change=rate_changed,
-        args=(state.SETTING.format("lr", kind, recipe_name),),
-        help="How big a step the optimizer takes. It can be changed during a training: the "
-        "change takes effect at the next step (a schedule is scaled by it).",
-    )  # stays enabled while a training runs
-    seed = c4.number_input("Seed", 0, 2**31 - 1, None, 1, key=state.SETTING.format("seed", kind,
-                           recipe_name), placeholder="random", disabled=disabled,
-                           help="The same seed and settings train the same network again; "
-                           "blank: a new random start every time.")  # fmt: skip
-    changes["seed"] = int(seed) if seed is not None else random.randrange(2**31)
-    return base.with_(**changes, learning_rate=float(rate))
+def _network_and_recipe_ui(active: bool) -> tuple[str, str]:
+    c1, c2 = st.columns(2)
+    kind = c1.radio(
+        "Network",
+        list(MODEL_KINDS),
+        format_func=MODEL_KINDS.get,
+        horizontal=True,
+        key=state.TRAIN_KIND,
+        disabled=active,
+    )
+    recipe_name = c2.radio(
+        "Recipe",
+        list(RECIPE_LABELS),
+        format_func=RECIPE_LABELS.get,
+        horizontal=True,
+        key=state.TRAIN_RECIPE,
+        disabled=active,
+    )
+    return kind, recipe_name
 
 
-def rate_changed(key: str) -> None:
-    """A new rate during a training: the recipe's rate (and schedule) scaled to it."""
-    job = st.session_state.get(state.JOB)
-    if job is not None and job.state in ACTIVE:
-        job.set_lr_factor(st.session_state[key] / job.recipe.learning_rate)
+def _watch_ui(job, active: bool) -> None:
+    """The running training's fragments. Once Stop is pressed, the end is looked for more often:
+    it comes within a second."""
+    pressed = st.session_state.get(state.STOP_PRESSED) is job
+    every = STOPPING_REFRESH_S if pressed or job.view().stopping else REFRESH_S
+    live = active or pressed
+    st.fragment(run_every=every if live else None)(live_ui)()
+    st.fragment(run_every=CURVES_REFRESH_S if live else None)(live_curves_ui)()
+
+
+def _last_run_ui(events: list[dict]) -> None:
+    curves_ui(events)  # the last training's curves stay in view
+    st.download_button(
+        "Download this run's curves (JSON)",
+        json.dumps(events),
+        file_name="mnist-studio-run.json",
+        mime="application/json",
+        key="download_curves",
+        on_click="ignore",
+    )
 
 
 def data_status_ui() -> None:
@@ -142,8 +116,15 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
     """Train, Pause or Resume, and Stop (Cancel while queued; "Stopping..." once pressed), and a
     word when another session holds the slot."""
     b1, b2, b3, b4 = st.columns([1, 1, 1, 2], vertical_alignment="center")
-    b1.button("Train", type="primary", key=state.TRAIN, disabled=active, on_click=start_training,
-              args=(recipe,), width="stretch")  # fmt: skip
+    b1.button(
+        "Train",
+        type="primary",
+        key=state.TRAIN,
+        disabled=active,
+        on_click=start_training,
+        args=(recipe,),
+        width="stretch",
+    )
     view = job.view() if job is not None else None
     waiting = view is not None and view.state == WAITING
     # Pressed: "Stopping..." until the end is on screen, even when the run ended at once.
@@ -151,18 +132,36 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
     stopping = view is not None and (view.stopping or (pressed and not waiting))
     st.session_state[state.SHOWN_WAITING] = waiting  # live_ui reruns the page when that changes
     paused = view is not None and view.paused
-    b2.button("Resume" if paused else "Pause", key=state.PAUSE, on_click=pause_or_resume,
-              disabled=not active or waiting or stopping, width="stretch")  # fmt: skip
+    b2.button(
+        "Resume" if paused else "Pause",
+        key=state.PAUSE,
+        on_click=pause_or_resume,
+        disabled=not active or waiting or stopping,
+        width="stretch",
+    )
     label = "Cancel" if waiting else "Stopping..." if stopping else "Stop"
     if stopping and getattr(st.session_state.get(state.STOPPING_SHOWN), "job", None) is not job:
         st.session_state[state.STOPPING_SHOWN] = Shown(job, time.monotonic())
-    b3.button(label, key=state.STOP, disabled=not active or stopping, on_click=stop_training,
-              width="stretch")  # fmt: skip
+    b3.button(
+        label,
+        key=state.STOP,
+        disabled=not active or stopping,
+        on_click=stop_training,
+        width="stretch",
+    )
     if not active:
         b4.caption(estimate_text(recipe))
-    if not active and state.training_slots().busy():
-        where = "Every place for trainings on the cluster is taken" if state.cluster_size() else (
-            "Another training is running on this server")  # fmt: skip
+        _busy_note()
+
+
+def _busy_note() -> None:
+    """Before Train: a word when another session holds the slot."""
+    if state.training_slots().busy():
+        where = (
+            "Every place for trainings on the cluster is taken"
+            if state.cluster_size()
+            else "Another training is running on this server"
+        )
         st.info(f"{where} right now. Press Train to queue up: yours starts when it ends.")
 
 

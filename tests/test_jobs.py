@@ -211,6 +211,7 @@ def test_a_training_process_kept_warm_takes_the_next_training(small, monkeypatch
     """prewarm leaves one process waiting, TensorFlow imported and both networks rehearsed; the
     next training runs in it (the same process id) and trains as a fresh one would."""
     import mnist_demo.serving.warm as warm
+    from mnist_demo.serving.runner import Event, Result
     from mnist_demo.serving.worker import ProcessRun
 
     monkeypatch.setattr(warm, "WARM", True)
@@ -221,7 +222,9 @@ def test_a_training_process_kept_warm_takes_the_next_training(small, monkeypatch
     run = ProcessRun(get_recipe("mlp", "fast"), small, max_steps=6)
     assert run.pid == pid and warm.warm_pid() is None  # taken: none waiting now
     messages = [m for m in run.messages() if m is not None]
-    kind, result = messages[-1]
-    assert kind == "result" and result.steps == 6 and not result.stopped
-    assert [m[1]["kind"] for m in messages[:-1]][0] == "start"
+    assert isinstance(messages[-1], Result)
+    result = messages[-1].result
+    assert result.steps == 6 and not result.stopped
+    assert all(isinstance(m, Event) for m in messages[:-1])
+    assert messages[0].event["kind"] == "start"
     monkeypatch.setattr(warm, "WARM", False)  # no new one after this test

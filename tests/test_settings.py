@@ -70,7 +70,11 @@ def _reads_environment(tree) -> list[int]:
 
 
 def test_no_module_but_settings_reads_the_environment():
-    product = [ROOT / "app.py", *(ROOT / "studio").glob("*.py"), *(ROOT / "mnist_demo").rglob("*.py")]
+    product = [
+        ROOT / "app.py",
+        *(ROOT / "studio").glob("*.py"),
+        *(ROOT / "mnist_demo").rglob("*.py"),
+    ]
     readers = {
         str(p.relative_to(ROOT)): found
         for p in product

@@ -52,8 +52,9 @@ def prediction_line(path: str, probs, error: str | None, as_json: bool, unlike=N
     digit = int(probs.argmax())
     if as_json:
         rounded = [round(float(v), 6) for v in probs]
-        return json.dumps({"image": path, "digit": digit, "probabilities": rounded,
-                           "unlike_digit": unlike})  # fmt: skip
+        return json.dumps(
+            {"image": path, "digit": digit, "probabilities": rounded, "unlike_digit": unlike}
+        )
     return f"{path}: {digit} ({probs[digit]:.1%})"
 
 

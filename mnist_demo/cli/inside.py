@@ -20,8 +20,11 @@ def add_parsers(sub, model_help: str, data_help: str) -> None:
     r.add_argument("model", help=model_help)
     r.add_argument("--data", help=data_help)
     r.add_argument("--json", action="store_true", help="print one JSON object")
-    c = sub.add_parser("calibrate-unlike", help="fit the 'does not look like a digit' detector "
-                       "to the shipped networks (writes unlike.npz in the weights folder)")  # fmt: skip
+    c = sub.add_parser(
+        "calibrate-unlike",
+        help="fit the 'does not look like a digit' detector "
+        "to the shipped networks (writes unlike.npz in the weights folder)",
+    )
     c.add_argument("--data", help=data_help)
 
 
@@ -42,8 +45,10 @@ def report(args, argv) -> int:
         print(f"{t:>5}" + "".join(f"{v:>6}" for v in row))
     print(f"most confident of the {len(rep.mistakes)} mistakes:")
     for m in rep.mistake_rows(data.y_test, MISTAKES_SHOWN):
-        print(f"  test #{m['index']}: a {m['true']} read as {m['predicted']} "
-              f"({m['confidence']:.1%} sure)")  # fmt: skip
+        print(
+            f"  test #{m['index']}: a {m['true']} read as {m['predicted']} "
+            f"({m['confidence']:.1%} sure)"
+        )
     return 0
 
 
@@ -70,12 +75,17 @@ def calibrate_unlike(args, argv) -> int:
     arrays = unlike.fit(cnn, mlp, data, inked)
     for kind in ("cnn", "mlp"):  # the networks it fits: a retrained one needs a new calibration
         arrays[f"{kind}_sha256"] = sha256_file(root / f"{kind}.keras")
-    record = {"command": shlex.join(["python", "-m", "mnist_demo", *argv]),
-              "seconds": round(time.perf_counter() - t, 1), "signals": list(unlike.SIGNALS),
-              "false_alarms": unlike.FALSE_ALARMS, "alpha": arrays["alpha"],
-              "calibrated_on": f"the last {unlike.CALIBRATION} MNIST training digits and "
-              f"{unlike.INKED} inked copies of them", "machine": platform.processor() or
-              platform.machine(), "python": sys.version.split()[0]}  # fmt: skip
+    record = {
+        "command": shlex.join(["python", "-m", "mnist_demo", *argv]),
+        "seconds": round(time.perf_counter() - t, 1),
+        "signals": list(unlike.SIGNALS),
+        "false_alarms": unlike.FALSE_ALARMS,
+        "alpha": arrays["alpha"],
+        "calibrated_on": f"the last {unlike.CALIBRATION} MNIST training digits and "
+        f"{unlike.INKED} inked copies of them",
+        "machine": platform.processor() or platform.machine(),
+        "python": sys.version.split()[0],
+    }
     unlike.save(arrays, root / unlike.FILE, record)
     print(f"wrote {unlike.FILE}: level {arrays['alpha']:.5f} ({record['seconds']} s)")
     return 0

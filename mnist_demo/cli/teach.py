@@ -20,20 +20,27 @@ MAX_IMAGES = 2_000
 
 
 def add_parsers(sub, model_help: str, data_help: str) -> None:
-    f = sub.add_parser("finetune", help="fine-tune a model on your own digits (a folder of "
-                       "pictures and their labels), keeping what it knows of MNIST")  # fmt: skip
+    f = sub.add_parser(
+        "finetune",
+        help="fine-tune a model on your own digits (a folder of "
+        "pictures and their labels), keeping what it knows of MNIST",
+    )
     f.add_argument("model", help=model_help)
     f.add_argument("--images", required=True, metavar="DIR", help="a folder of digit pictures")
-    f.add_argument("--labels", required=True, metavar="LABELS.json",
-                   help='{"file name in DIR": digit, ...}')  # fmt: skip
+    f.add_argument(
+        "--labels", required=True, metavar="LABELS.json", help='{"file name in DIR": digit, ...}'
+    )
     f.add_argument("--data", help=data_help)
     f.add_argument(
         "--steps", type=int, help="fine-tuning steps (default: 300 for a cnn, 600 for an mlp)"
     )
     f.add_argument("--save", metavar="NAME|PATH", help="save the fine-tuned model")
     f.add_argument("--json", action="store_true", help="print one JSON object")
-    c = sub.add_parser("calibrate", help="temperature-scale a model on the held-out part of "
-                       "the training set it was trained without, and save it in place")  # fmt: skip
+    c = sub.add_parser(
+        "calibrate",
+        help="temperature-scale a model on the held-out part of "
+        "the training set it was trained without, and save it in place",
+    )
     c.add_argument("model", help=model_help)
     c.add_argument("--data", help=data_help)
     c.add_argument("--replace-shipped", action="store_true", help="allow calibrating cnn or mlp")
@@ -91,8 +98,14 @@ def finetune(args, argv) -> int:
     if model.name not in MODEL_NAMES:
         raise MnistDemoError(f"{args.model} is neither a cnn nor an mlp ({model.name!r})")
     steps = {"steps": args.steps} if args.steps else {}
-    spec = FineTune(model.name, model.get_weights(), x, y, base=str(args.model),
-                    recipe=fine_tune_recipe(model.name, **steps))  # fmt: skip
+    spec = FineTune(
+        model.name,
+        model.get_weights(),
+        x,
+        y,
+        base=str(args.model),
+        recipe=fine_tune_recipe(model.name, **steps),
+    )
     result = run(spec, load_mnist(args.data))
     report = result.extra["finetune"]
     out = {k: report[k] for k in ("before", "after", "seconds", "taught", "held_out")}
@@ -106,8 +119,10 @@ def finetune(args, argv) -> int:
         taught = out[when]["taught"]
         shown = "none held out" if taught is None else f"{taught:.1%}"
         print(f"{when}: MNIST test {out[when]['mnist_test']:.2%}, held-out taught digits {shown}")
-    print(f"{len(y)} digits ({out['held_out']} held out) in {out['seconds']:.1f} s"
-          + (f"; saved {out['saved']}" if "saved" in out else ""))  # fmt: skip
+    print(
+        f"{len(y)} digits ({out['held_out']} held out) in {out['seconds']:.1f} s"
+        + (f"; saved {out['saved']}" if "saved" in out else "")
+    )
     return 0
 
 
@@ -120,17 +135,25 @@ def calibrate(args, argv) -> int:
     data = load_mnist(args.data)
     held = int(len(data.x_train) * settings.get("validation_split", 0.0))
     if settings.get("validation") != "split" or held < 100:
-        raise MnistDemoError(f"{args.model} trained on the whole training set: nothing held out "
-                             "to calibrate on (train it with --validation-split 0.05)")  # fmt: skip
+        raise MnistDemoError(
+            f"{args.model} trained on the whole training set: nothing held out "
+            "to calibrate on (train it with --validation-split 0.05)"
+        )
     model = load_model(args.model)
     if meta.get("calibration"):
-        raise MnistDemoError(f"{args.model} is calibrated already (T = "
-                             f"{meta['calibration']['temperature']})")  # fmt: skip
+        raise MnistDemoError(
+            f"{args.model} is calibrated already (T = {meta['calibration']['temperature']})"
+        )
     record = fit(model, data.x_train[-held:], data.y_train[-held:])
     record["command"] = shlex.join(["python", "-m", "mnist_demo", *argv])
     meta = {k: v for k, v in meta.items() if k not in ("sha256", "content_sha256")}
-    save_model(model, path.stem, {**meta, "calibration": record}, path.parent,
-               replace_shipped=args.replace_shipped)  # fmt: skip
+    save_model(
+        model,
+        path.stem,
+        {**meta, "calibration": record},
+        path.parent,
+        replace_shipped=args.replace_shipped,
+    )
     print(
         json.dumps(record)
         if args.json

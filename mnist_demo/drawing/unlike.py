@@ -40,8 +40,16 @@ FALSE_ALARMS = 0.008  # the share of held-out MNIST digits (and of inked copies)
 CALIBRATION = 10_000  # the last training digits: never used to fit the components
 INKED = 3_000  # ... and pen-like copies of the last of them
 FILE = "unlike.npz"  # in the weights folder, beside the networks it was calibrated with
-ARRAYS = ("pixel_mean", "pixel_basis", "feature_mean", "feature_basis", "class_means",
-          "precision", "calibration", "alpha")  # fmt: skip
+ARRAYS = (
+    "pixel_mean",
+    "pixel_basis",
+    "feature_mean",
+    "feature_basis",
+    "class_means",
+    "precision",
+    "calibration",
+    "alpha",
+)
 
 
 class UnlikeDigit:
@@ -68,14 +76,24 @@ class UnlikeDigit:
         z = (features - a["feature_mean"]) @ a["feature_basis"].T
         d = z[:, None, :] - a["class_means"][None]  # (n, 10, FEATURES)
         distance = ((d @ a["precision"]) * d).sum(-1).min(1)
-        return np.stack([-_logsumexp(lc), -_logsumexp(lm), 0.5 * np.abs(pc - pm).sum(1),
-                         np.sqrt((residual**2).sum(1)), distance], 1)  # fmt: skip
+        return np.stack(
+            [
+                -_logsumexp(lc),
+                -_logsumexp(lm),
+                0.5 * np.abs(pc - pm).sum(1),
+                np.sqrt((residual**2).sum(1)),
+                distance,
+            ],
+            1,
+        )
 
     def p_values(self, scores: np.ndarray) -> np.ndarray:
         """(n, 5): the share of calibration digits scoring at least as high, per signal."""
         n = self.calibration.shape[1]
-        above = [n - np.searchsorted(self.calibration[j], scores[:, j], side="left")
-                 for j in range(len(SIGNALS))]  # fmt: skip
+        above = [
+            n - np.searchsorted(self.calibration[j], scores[:, j], side="left")
+            for j in range(len(SIGNALS))
+        ]
         return (np.stack(above, 1) + 1) / (n + 1)
 
     def flags(self, x: np.ndarray) -> np.ndarray:
@@ -94,8 +112,12 @@ def fit(cnn, mlp, data: Mnist, inked: np.ndarray) -> dict:
     x = to_float(data.x_train[:FIT_DIGITS])[..., 0]
     y = np.asarray(data.y_train[:FIT_DIGITS])
     flat = x.reshape(len(x), -1)
-    arrays = {"pixel_mean": flat.mean(0), **_features_fit(cnn, x, y),
-              "calibration": np.zeros((len(SIGNALS), 1), np.float32), "alpha": 0.0}  # fmt: skip
+    arrays = {
+        "pixel_mean": flat.mean(0),
+        **_features_fit(cnn, x, y),
+        "calibration": np.zeros((len(SIGNALS), 1), np.float32),
+        "alpha": 0.0,
+    }
     arrays["pixel_basis"] = np.linalg.svd(flat - flat.mean(0), full_matrices=False)[2][:COMPONENTS]
     probe = UnlikeDigit(cnn, mlp, arrays)
     held = probe.scores(to_float(data.x_train[-CALIBRATION:])[..., 0])
@@ -112,15 +134,20 @@ def _features_fit(cnn, x: np.ndarray, y: np.ndarray) -> dict:
     FEATURES principal components (Lee et al., 2018: the Mahalanobis distance to the nearest
     class mean)."""
     read = _read_function(cnn, cnn)
-    f = np.concatenate([read(tf.constant(x[i : i + 1000, ..., None]))[0].numpy()
-                        for i in range(0, len(x), 1000)])  # fmt: skip
+    f = np.concatenate(
+        [read(tf.constant(x[i : i + 1000, ..., None]))[0].numpy() for i in range(0, len(x), 1000)]
+    )
     mean = f.mean(0)
     basis = np.linalg.svd(f - mean, full_matrices=False)[2][:FEATURES]
     z = (f - mean) @ basis.T
     means = np.stack([z[y == c].mean(0) for c in range(10)])
     within = np.cov((z - means[y]).T) + 1e-6 * np.eye(FEATURES)
-    return {"feature_mean": mean, "feature_basis": basis, "class_means": means,
-            "precision": np.linalg.inv(within)}  # fmt: skip
+    return {
+        "feature_mean": mean,
+        "feature_basis": basis,
+        "class_means": means,
+        "precision": np.linalg.inv(within),
+    }
 
 
 def _read_function(cnn, mlp):
@@ -161,8 +188,10 @@ def load(cnn, mlp, path: Path, networks: dict | None = None) -> UnlikeDigit:
     if arrays["pixel_basis"].shape != (COMPONENTS, 784) or arrays["calibration"].shape[0] != 5:
         raise DataError(f"{path.name}: arrays of the wrong shape")
     if networks is not None and made_for != networks:
-        raise DataError(f"{path.name} was calibrated for other networks: run "
-                        "python -m mnist_demo calibrate-unlike")  # fmt: skip
+        raise DataError(
+            f"{path.name} was calibrated for other networks: run "
+            "python -m mnist_demo calibrate-unlike"
+        )
     return UnlikeDigit(cnn, mlp, arrays)
 
 

@@ -26,8 +26,10 @@ def logits_of(model, x: np.ndarray) -> np.ndarray:
     from mnist_demo.data import to_float
     from mnist_demo.nets.inside import scores_before_softmax
 
-    batches = [scores_before_softmax(model, to_float(x[i : i + 1000])).numpy()
-               for i in range(0, len(x), 1000)]  # fmt: skip
+    batches = [
+        scores_before_softmax(model, to_float(x[i : i + 1000])).numpy()
+        for i in range(0, len(x), 1000)
+    ]
     return np.concatenate(batches).astype(np.float64)
 
 

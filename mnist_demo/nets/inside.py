@@ -34,9 +34,11 @@ class Inside:
         self._outputs = tf.function(self._all_layers, input_signature=[_ONE])
         self._paths = tf.function(
             self._path_gradients,
-            input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32),
-                             tf.TensorSpec((), tf.int32)],
-        )  # fmt: skip
+            input_signature=[
+                tf.TensorSpec((None, *INPUT_SHAPE), tf.float32),
+                tf.TensorSpec((), tf.int32),
+            ],
+        )
 
     def _all_layers(self, x):
         out = {}
@@ -94,7 +96,12 @@ def summary(model) -> tuple[list[dict], int]:
     rows = []
     for layer in model.layers:
         shape = tuple(layer.output.shape) if hasattr(layer, "output") else ()
-        rows.append({"layer": layer.name, "type": type(layer).__name__,
-                     "output": "x".join(str(d) for d in shape[1:]),
-                     "parameters": int(layer.count_params())})  # fmt: skip
+        rows.append(
+            {
+                "layer": layer.name,
+                "type": type(layer).__name__,
+                "output": "x".join(str(d) for d in shape[1:]),
+                "parameters": int(layer.count_params()),
+            }
+        )
     return rows, int(sum(r["parameters"] for r in rows))

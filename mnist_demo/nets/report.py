@@ -28,9 +28,14 @@ class TestReport:
     def mistake_rows(self, labels: np.ndarray, limit: int | None = None) -> list[dict]:
         rows = []
         for i in self.mistakes[:limit]:
-            rows.append({"index": int(i), "true": int(labels[i]),
-                         "predicted": int(self.predicted[i]),
-                         "confidence": round(float(self.confidence[i]), 6)})  # fmt: skip
+            rows.append(
+                {
+                    "index": int(i),
+                    "true": int(labels[i]),
+                    "predicted": int(self.predicted[i]),
+                    "confidence": round(float(self.confidence[i]), 6),
+                }
+            )
         return rows
 
     def in_cell(self, labels: np.ndarray, true: int, predicted: int) -> np.ndarray:
@@ -39,10 +44,13 @@ class TestReport:
         return idx[np.argsort(-self.confidence[idx], kind="stable")]
 
     def to_json(self, labels: np.ndarray, limit: int | None = 100) -> dict:
-        return {"accuracy": self.accuracy, "n": self.n,
-                "per_class": [round(v, 6) for v in self.per_class],
-                "confusion": self.confusion.tolist(),
-                "mistakes": self.mistake_rows(labels, limit)}  # fmt: skip
+        return {
+            "accuracy": self.accuracy,
+            "n": self.n,
+            "per_class": [round(v, 6) for v in self.per_class],
+            "confusion": self.confusion.tolist(),
+            "mistakes": self.mistake_rows(labels, limit),
+        }
 
 
 def test_report(model, x: np.ndarray, y: np.ndarray, progress=None) -> TestReport:
@@ -56,8 +64,10 @@ def test_report(model, x: np.ndarray, y: np.ndarray, progress=None) -> TestRepor
     confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
     np.add.at(confusion, (y, predicted), 1)
     totals = confusion.sum(1)
-    per_class = [float(confusion[c, c] / totals[c]) if totals[c] else float("nan")
-                 for c in range(NUM_CLASSES)]  # fmt: skip
+    per_class = [
+        float(confusion[c, c] / totals[c]) if totals[c] else float("nan")
+        for c in range(NUM_CLASSES)
+    ]
     wrong = np.nonzero(predicted != y)[0]
     mistakes = wrong[np.argsort(-confidence[wrong], kind="stable")]
     return TestReport(

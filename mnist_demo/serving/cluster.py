@@ -1,29 +1,28 @@
 """Trainings on a Ray cluster, when one machine is not enough for a class.
 
 With MNIST_STUDIO_RAY_ADDRESS set (`auto`, `ray://host:10001`, or `host:port` of a cluster's
-head), every training runs as a Ray actor: the same engine as at home (worker._train), in a
+head), every training runs as a Ray actor: the same engine as at home (runner.run_training), in a
 process of the cluster, holding MNIST from Ray's object store. The actor keeps its messages
 (metric events, then the result or the error) for the page to poll, takes commands (stop, pause,
 a rate, a drawing) while it trains, and returns the trained weights; the server rebuilds the
 model. Capacity is the cluster's CPUs, one training per MNIST_STUDIO_CPUS_PER_TRAINING of them.
 Unset, nothing here is used and Ray need not be installed (requirements-cluster.txt).
 
-RayRun has the runners' interface (worker.py): stop(), tell(message), and messages(), which
-yields ("event", dict), then ("result", TrainResult) or ("error", text), and None every POLL_S
-while there is none.
+RayRun implements the runner protocol (runner.py): stop(), tell(command), and messages(), which
+yields Event messages, then a Result or Failed, and None every POLL_S while there is none.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import threading
 import time
 import weakref
 
 from mnist_demo import settings
 from mnist_demo.errors import MnistDemoError, first_line
-from mnist_demo.serving.worker import ARRAYS, POLL_S, StopsOnce, _train, received
+from mnist_demo.serving.runner import POLL_S, Event, Failed, StopsOnce, received, run_training
+from mnist_demo.serving.worker import ARRAYS
 from mnist_demo.training.control import Control
 
 ADDRESS_VAR, CPUS_VAR = settings.RAY_ADDRESS.name, settings.CPUS_PER_TRAINING.name
@@ -45,16 +44,23 @@ def connect():
     try:
         import ray
     except ImportError:
-        raise MnistDemoError(f"{ADDRESS_VAR} is set but Ray is not installed: pip install -r "
-                             "requirements-cluster.txt") from None  # fmt: skip
+        raise MnistDemoError(
+            f"{ADDRESS_VAR} is set but Ray is not installed: pip install -r "
+            "requirements-cluster.txt"
+        ) from None
     if not ray.is_initialized():
         path = settings.child_env()["PYTHONPATH"]
         try:
-            ray.init(address=address(), logging_level="WARNING", log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": path}})  # fmt: skip
+            ray.init(
+                address=address(),
+                logging_level="WARNING",
+                log_to_driver=False,
+                runtime_env={"env_vars": {"PYTHONPATH": path}},
+            )
         except Exception as e:  # no cluster there, a refused connection...
-            raise MnistDemoError(f"cannot reach the Ray cluster at {address()}: "
-                                 f"{first_line(e)}") from e  # fmt: skip
+            raise MnistDemoError(
+                f"cannot reach the Ray cluster at {address()}: {first_line(e)}"
+            ) from e
     return ray
 
 
@@ -78,7 +84,7 @@ class TrainingActor:
 
         import_tensorflow_quietly()
         data = Mnist(**arrays)
-        _train(self._put, self._control, recipe, data, max_steps, True, start)
+        run_training(self._put, self._control, start or recipe, data, max_steps, plain=True)
 
     def _put(self, message) -> None:
         with self._lock:
@@ -89,8 +95,8 @@ class TrainingActor:
         with self._lock:
             return self._messages[n:]
 
-    def tell(self, message: tuple) -> None:
-        self._control.apply(message)
+    def tell(self, command: tuple) -> None:
+        self._control.apply(command)
 
 
 @functools.cache
@@ -122,9 +128,9 @@ class RayRun(StopsOnce):
         self.actor = _remote_actor().options(num_cpus=cpus_per_training()).remote()
         self._done = self.actor.run.remote(recipe, _stored(data), max_steps, start)
 
-    def tell(self, message: tuple) -> None:
+    def tell(self, command: tuple) -> None:
         try:
-            self.actor.tell.remote(message)
+            self.actor.tell.remote(command)
         except Exception:  # the actor is gone: messages() says so
             pass
 
@@ -136,11 +142,11 @@ class RayRun(StopsOnce):
             while True:
                 batch = self._poll()
                 if isinstance(batch, str):
-                    yield "error", batch
+                    yield Failed(batch)
                     return
                 if not batch:
                     if (ended := self._ended_silently()) is not None:
-                        yield "error", ended
+                        yield Failed(ended)
                         return
                     time.sleep(POLL_S)
                     yield None
@@ -148,7 +154,7 @@ class RayRun(StopsOnce):
                 for message in batch:
                     self._seen += 1
                     yield received(message, skeleton)
-                    if message[0] != "event":
+                    if not isinstance(message, Event):
                         return
         finally:
             try:
@@ -176,30 +182,3 @@ class RayRun(StopsOnce):
             return f"{LOST}: it did not answer for {CALL_TIMEOUT_S:.0f} s"
         except ray.exceptions.RayError as e:  # killed, its node gone, out of memory
             return f"{LOST} ({type(e).__name__}); press Train to try again"
-
-
-def train(recipe, data, tensorboard_dir=None):
-    """The command line's `train --ray`: one training on the cluster, its progress on the
-    console; Ctrl-C stops it after the current step and keeps the model."""
-    from mnist_demo.cli.console import Progress, in_background
-
-    if tensorboard_dir:
-        raise MnistDemoError("--tensorboard writes on this machine: not with --ray")
-    os.environ.setdefault(ADDRESS_VAR, "auto")
-    run, progress = RayRun(recipe, data), Progress()
-
-    def follow():
-        outcome = ("error", f"{LOST}: it ended without a result")
-        for message in run.messages():
-            if message is not None and message[0] == "event":
-                progress(message[1])
-            elif message is not None:
-                outcome = message
-        if outcome[0] == "error":
-            raise MnistDemoError(outcome[1])
-        return outcome[1]
-
-    try:
-        return in_background(follow, run.stop)
-    finally:
-        progress.close()

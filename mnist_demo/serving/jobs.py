@@ -21,6 +21,7 @@ from mnist_demo.errors import MnistDemoError, first_line
 from mnist_demo.events import PROGRESS, seconds_left
 from mnist_demo.memory import give_back_memory
 from mnist_demo.serving import cluster
+from mnist_demo.serving.runner import Event, Failed, Runner
 from mnist_demo.serving.slots import TrainingSlots
 from mnist_demo.serving.worker import ProcessRun, ThreadRun
 from mnist_demo.training.recipes import Recipe
@@ -163,11 +164,19 @@ class TrainingJob:
             lefts = [s for s in (j.seconds_left() for j in self._slots.running()) if s is not None]
             others_left = min(lefts) if lefts else None
         return JobView(
-            state, self.recipe, events, error, result, place, others_left, reason,
+            state,
+            self.recipe,
+            events,
+            error,
+            result,
+            place,
+            others_left,
+            reason,
             stopping=self._stop.is_set() and state in ACTIVE,
             paused=told.get("run", ("resume",))[0] == "pause",
-            lr_factor=told.get("lr", ("lr", 1.0))[1], running_since=self._running_since,
-        )  # fmt: skip
+            lr_factor=told.get("lr", ("lr", 1.0))[1],
+            running_since=self._running_since,
+        )
 
     def _give_up(self) -> bool:
         return self._stop.is_set() or not self._owner_alive()
@@ -198,23 +207,23 @@ class TrainingJob:
             # page that started this training shows how it ended.
             threading.Timer(GC_AFTER_S, give_back_memory).start()
 
-    def _follow(self, runner) -> None:
+    def _follow(self, runner: Runner) -> None:
         """Relay the runner's messages into this job, and stop it when it has to stop."""
         for message in runner.messages():
             self._check(runner)
-            kind, payload = message or (None, None)
-            if kind == "event":
+            if isinstance(message, Event):
                 with self._lock:
-                    self._events.append(payload)
-            elif kind in ("error", "result"):
+                    self._events.append(message.event)
+            elif message is not None:
                 # Ended: the slot is free from now, not once the child process has finished
                 # exiting (a second or more, while the page said another training was running).
                 self._slots.release(self)
-                if kind == "error":
-                    self._set(FAILED, payload)
+                if isinstance(message, Failed):
+                    self._set(FAILED, message.error)
                     continue
+                result = message.result
                 self._set(
-                    STOPPED if self._stop.is_set() and payload.stopped else DONE, result=payload
+                    STOPPED if self._stop.is_set() and result.stopped else DONE, result=result
                 )
 
     def _check(self, runner) -> None:

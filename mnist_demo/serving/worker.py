@@ -6,14 +6,11 @@ and Stop would exhaust the server. In a spawned child all of it goes when the ch
 there cannot take the server down. The child streams the engine's events back and returns the
 trained weights.
 
-Both runners yield the same messages: ("event", dict), then ("result", TrainResult) or
-("error", message); and None every POLL_S while there is none, so that the caller can act on
-a stop request or a time limit.
+Both implement the runner protocol (runner.py): Event messages, then a Result or Failed.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import queue
 import shutil
@@ -29,29 +26,19 @@ import numpy as np
 
 from mnist_demo import settings
 from mnist_demo.data import Mnist
-from mnist_demo.errors import MnistDemoError, first_line
+from mnist_demo.serving.runner import (
+    POLL_S,
+    STOP,
+    Event,
+    Failed,
+    Message,
+    StopsOnce,
+    received,
+    run_training,
+)
 from mnist_demo.serving.warm import REWARM_AFTER_S, prewarm, rehearse, running, spawn, take_warm
 from mnist_demo.training.control import Control
 from mnist_demo.training.recipes import Recipe
-from mnist_demo.training.result import TrainResult
-
-# How far below the server a training process runs (Unix nice). 0 by default: measured with two
-# busy loops on both cores, a training niced by 10 took 367 s for what took 12 s at 0 (the busy
-# loops took 90% of the CPU), and browsers on the same machine starve it the same way; while the
-# server's own answers stay fast at 0 (benchmarks/classroom.py: p95 of a stroke with 8 visitors
-# and a training). A server with other work to protect can set MNIST_STUDIO_TRAINING_NICE.
-POLL_S = 0.25  # how often a waiting runner looks at its stop request
-
-
-class StopsOnce:
-    """stop() sends one stop command through the runner's tell()."""
-
-    _stopped = False
-
-    def stop(self) -> None:
-        if not self._stopped:
-            self._stopped = True
-            self.tell(("stop",))
 
 
 class ProcessRun(StopsOnce):
@@ -70,15 +57,15 @@ class ProcessRun(StopsOnce):
     def pid(self) -> int:
         return self._proc.pid
 
-    def tell(self, message: tuple) -> None:
+    def tell(self, command: tuple) -> None:
         """A command for the training (control.Control.apply): pause, resume, a rate, a drawing."""
         try:
             with self._send_lock:
-                self._conn.send(message)
+                self._conn.send(command)
         except OSError:  # the child has ended already
             pass
 
-    def messages(self) -> Iterator[tuple | None]:
+    def messages(self) -> Iterator[Message | None]:
         from mnist_demo.nets.models import build_model
 
         # The network that receives the trained weights, built while the child starts: building
@@ -93,10 +80,10 @@ class ProcessRun(StopsOnce):
                     message = self._conn.recv()
                 except (EOFError, OSError):  # ended without a word: killed, out of memory, a crash
                     code = self._proc.wait()
-                    yield "error", f"the training process ended (exit code {code})"
+                    yield Failed(f"the training process ended (exit code {code})")
                     return
                 yield received(message, skeleton)
-                if message[0] != "event":
+                if not isinstance(message, Event):
                     return
         finally:
             self._conn.close()  # the child sees the end of its connection and stops
@@ -115,18 +102,18 @@ class ThreadRun:
     def __init__(self, recipe: Recipe, data: Mnist, max_steps: int | None = None, start=None):
         self._control = Control()
         self._queue: queue.Queue = queue.Queue()
-        args = (self._queue.put, self._control, recipe, data, max_steps, False, start)
+        args = (self._queue.put, self._control, start or recipe, data, max_steps)
         threading.Thread(
-            target=_train, args=args, name=f"train-{recipe.model}", daemon=True
+            target=run_training, args=args, name=f"train-{recipe.model}", daemon=True
         ).start()
 
     def stop(self) -> None:
-        self._control.apply(("stop",))
+        self._control.apply(STOP)
 
-    def tell(self, message: tuple) -> None:
-        self._control.apply(message)
+    def tell(self, command: tuple) -> None:
+        self._control.apply(command)
 
-    def messages(self) -> Iterator[tuple]:
+    def messages(self) -> Iterator[Message | None]:
         while True:
             try:
                 message = self._queue.get(timeout=POLL_S)
@@ -134,7 +121,7 @@ class ThreadRun:
                 yield None
                 continue
             yield message
-            if message[0] != "event":
+            if not isinstance(message, Event):
                 return
 
 
@@ -156,7 +143,7 @@ def _child(fd: int) -> None:
     control = Control()
     threading.Thread(target=_listen, args=(conn, control), daemon=True).start()
     try:
-        _train(conn.send, control, recipe, data, max_steps, True, start)
+        run_training(conn.send, control, start or recipe, data, max_steps, plain=True)
     except OSError:  # the job is gone: nobody to send to
         pass
     # All sent. The interpreter's exit took 12-30 s, and the next kept-warm process waits for it.
@@ -202,51 +189,12 @@ def _listen(conn: Connection, control: Control) -> None:
     """The job's commands, until it says stop or its end of the connection closes."""
     try:
         while True:
-            message = conn.recv()
-            control.apply(message)
-            if message[0] == "stop":
+            command = conn.recv()
+            control.apply(command)
+            if command == STOP:
                 return
     except (EOFError, OSError):
-        control.apply(("stop",))
-
-
-def _train(send, control, recipe: Recipe, data: Mnist, max_steps, portable=False, start=None):
-    """Run the engine (or fine-tune `start`, a finetune.FineTune), sending each event, then the
-    result or the error, through `send`."""
-    from mnist_demo.training import (  # TensorFlow loads here: off the page's thread
-        engine as training,
-    )
-    from mnist_demo.training import finetune
-
-    run = training.train if start is None else finetune.finetune
-    try:
-        result = run(start or recipe, data, subscribers=[lambda e: send(("event", e))],
-                     control=control, max_steps=max_steps)  # fmt: skip
-        send(("result", _portable(result) if portable else result))
-    except MnistDemoError as e:
-        send(("error", str(e)))
-    except Exception as e:  # a bug: log it where the server logs, and say what happened
-        logging.getLogger(__name__).exception("training %s failed", recipe)
-        send(("error", f"training failed: {type(e).__name__}: {first_line(e)}"))
-
-
-def _portable(result: TrainResult) -> dict:
-    """A TrainResult as plain data for the pipe: the model as its kind and weights."""
-    fields = {k: v for k, v in vars(result).items() if k != "model"}
-    return {**fields, "weights": result.model.get_weights()}
-
-
-def received(message: tuple, skeleton) -> tuple:
-    """A message from a training elsewhere as the job takes it: a result's weights go into
-    `skeleton`, a network of its kind built while the training ran."""
-    return ("result", _rebuild(message[1], skeleton)) if message[0] == "result" else message
-
-
-def _rebuild(fields: dict, model):
-    from mnist_demo.training.result import TrainResult
-
-    model.set_weights(fields.pop("weights"))
-    return TrainResult(model=model, **fields)
+        control.apply(STOP)
 
 
 if __name__ == "__main__":

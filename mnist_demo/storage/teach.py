@@ -43,8 +43,9 @@ def from_npz(data: bytes, name: str = "the file", limit: int = MAX_TAUGHT):
     """(x uint8 (n, 28, 28), y uint8 (n,)) from an .npz's bytes; TaughtFileError says what is
     wrong with anything else."""
     if len(data) > MAX_FILE_BYTES:
-        raise TaughtFileError(f"{name} is {len(data) / 2**20:.1f} MB: at most "
-                              f"{MAX_FILE_BYTES // 2**20} MB")  # fmt: skip
+        raise TaughtFileError(
+            f"{name} is {len(data) / 2**20:.1f} MB: at most {MAX_FILE_BYTES // 2**20} MB"
+        )
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise TaughtFileError(f"{name} is not an .npz file (a zip of NumPy arrays)")
     try:
@@ -55,8 +56,10 @@ def from_npz(data: bytes, name: str = "the file", limit: int = MAX_TAUGHT):
                 )
         with np.load(io.BytesIO(data), allow_pickle=False) as f:
             if "x" not in f.files or "y" not in f.files:
-                raise TaughtFileError(f"{name} needs two arrays, x (the digits) and y (their "
-                                      f"labels); it has {', '.join(f.files) or 'none'}")  # fmt: skip
+                raise TaughtFileError(
+                    f"{name} needs two arrays, x (the digits) and y (their "
+                    f"labels); it has {', '.join(f.files) or 'none'}"
+                )
             x, y = f["x"], f["y"]
     except TaughtFileError:
         raise
@@ -67,11 +70,13 @@ def from_npz(data: bytes, name: str = "the file", limit: int = MAX_TAUGHT):
 
 def _checked(x: np.ndarray, y: np.ndarray, name: str, limit: int):
     if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise TaughtFileError(f"{name}: x must be uint8 digits of shape (n, 28, 28); it is "
-                              f"{x.dtype} {x.shape}")  # fmt: skip
+        raise TaughtFileError(
+            f"{name}: x must be uint8 digits of shape (n, 28, 28); it is {x.dtype} {x.shape}"
+        )
     if y.ndim != 1 or len(y) != len(x):
-        raise TaughtFileError(f"{name}: y must hold one label per digit ({len(x)}); it has "
-                              f"shape {y.shape}")  # fmt: skip
+        raise TaughtFileError(
+            f"{name}: y must hold one label per digit ({len(x)}); it has shape {y.shape}"
+        )
     if not np.issubdtype(y.dtype, np.integer) or (len(y) and (y.min() < 0 or y.max() > 9)):
         raise TaughtFileError(f"{name}: the labels in y must be whole numbers 0-9")
     if len(x) == 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -34,6 +35,22 @@ STOPPED_TEST_IMAGES = 2_000
 Subscriber = Callable[[Event], None]
 
 
+@dataclass(frozen=True)
+class Feed:
+    """What a training learns from: its batches (made once the run's seed is set), how many
+    distinct images one pass over them is, and the held-out (x uint8, y) its curves read."""
+
+    batches: Callable[[], tf.data.Dataset]
+    n_train: int
+    held_out: tuple[np.ndarray, np.ndarray]
+
+
+def mnist_feed(recipe: Recipe, data: Mnist) -> Feed:
+    """MNIST's training set (less a validation split), augmented as the recipe says."""
+    x_fit, y_fit, val = _split(recipe, data)
+    return Feed(lambda: _train_dataset(x_fit, y_fit, recipe), len(x_fit), val)
+
+
 def train(
     recipe: Recipe,
     data: Mnist,
@@ -43,29 +60,29 @@ def train(
     control: Control | None = None,
     tensorboard_dir: str | None = None,
     max_steps: int | None = None,
+    start: list | None = None,
+    feed: Feed | None = None,
+    portable: tuple | None = None,
 ) -> TrainResult:
-    """Train a fresh network by `recipe` on `data`; events go to each subscriber as they happen.
-    `stop` ends it after the current step; `control` can also pause it, scale its learning rate
-    and show it a drawing (control.py). `max_steps` caps the schedule (tests, previews)."""
+    """Train by `recipe`, events to each subscriber; `stop` ends it after the current step,
+    `control` also pauses it, scales its rate, shows it a drawing; `max_steps` caps it. A
+    fine-tune gives `start` (weights; else a fresh network), `feed` (else mnist_feed) and
+    `portable` (the float32 network the result goes into; else portable_network's)."""
     control = control or Control(stop)
     precision = resolve_precision(recipe.precision)
     keras.utils.set_random_seed(recipe.seed)
     model = build_model(recipe.model, precision, training=True)
-    x_fit, y_fit, val = _split(recipe, data)
-    plan = plan_steps(recipe, len(x_fit), max_steps)
-    model.compile(
-        optimizer=make_optimizer(recipe, plan.total_steps),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=plan.steps_per_execution,
-    )
-    reporter = Reporter(recipe, plan, len(x_fit), subscribers, control, _subset(*val),
-                        _panel(data))  # fmt: skip
-    train_ds = _train_dataset(x_fit, y_fit, recipe)
-    portable = _portable(recipe.model)
+    if start is not None:
+        model.set_weights(start)
+    feed = feed or mnist_feed(recipe, data)
+    plan = plan_steps(recipe, feed.n_train, max_steps)
+    _compile(model, recipe, plan)
+    held = _subset(*feed.held_out)
+    reporter = Reporter(recipe, plan, feed.n_train, subscribers, control, held, _panel(data))
+    batches, portable = feed.batches(), portable or portable_network(recipe.model)
     reporter.start(model)  # training time counts from here: data sets built, model compiled
     model.fit(
-        train_ds,
+        batches,
         epochs=plan.rounds,
         steps_per_epoch=plan.steps_per_round,
         callbacks=[reporter, *_extra_callbacks(recipe, tensorboard_dir)],
@@ -75,7 +92,16 @@ def train(
     return _result(recipe, data, model, portable, reporter, precision)
 
 
-def _portable(kind: str):
+def _compile(model, recipe: Recipe, plan) -> None:
+    model.compile(
+        optimizer=make_optimizer(recipe, plan.total_steps),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=plan.steps_per_execution,
+    )
+
+
+def portable_network(kind: str):
     """What is returned and saved: the same network under float32 (portable to any CPU, no
     optimizer state), with its inference; built and traced before training, so that a stopped
     run ends at once."""

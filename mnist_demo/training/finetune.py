@@ -1,8 +1,8 @@
 """Fine-tuning on a person's own digits: learn their style in seconds without forgetting MNIST.
 
 A fine-tune starts from a trained network (shipped, saved or this session's) and trains it for a
-few hundred steps where every batch is half the person's taught digits (augmented: shifts,
-rotations, stroke widths, as training augments MNIST) and half MNIST training digits replayed,
+few hundred steps where every batch is 15% the person's taught digits (augmented: shifts,
+rotations, stroke widths, as training augments MNIST) and 85% MNIST training digits replayed,
 so that the new style is learnt while MNIST is not forgotten. It streams the same events as any
 training (live curves of the MNIST test accuracy) and honours stop and pause.
 
@@ -16,27 +16,24 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from mnist_demo.data import Mnist
-from mnist_demo.nets.models import build_model, resolve_precision
 from mnist_demo.training.augment import augment_batch
 from mnist_demo.training.control import Control
-from mnist_demo.training.engine import _panel, _portable, _result, _subset
+from mnist_demo.training.engine import Feed, portable_network, train
 from mnist_demo.training.recipes import Recipe
-from mnist_demo.training.reporter import Reporter
 from mnist_demo.training.result import TrainResult
-from mnist_demo.training.schedule import make_optimizer, plan_steps
 
 HOLD_OUT = 0.2  # of each digit taught at least twice, at least one
 BATCH = 128
 STEPS = {"cnn": 300, "mlp": 600}  # about 10 s for the CNN on 2 cores, 5 s for the MLP
 TAUGHT_SHARE = 0.15  # of each batch; the rest is MNIST, replayed so that it is not forgotten
 LEARNING_RATE = {"cnn": 5e-4, "mlp": 1e-3}  # chosen on the training set's held-out tail
-REPLAY = 20_000  # MNIST training digits a fine-tune draws its replayed half from
+REPLAY = 20_000  # MNIST training digits a fine-tune draws its replayed share from
 
 
 @dataclass(frozen=True)
@@ -57,9 +54,19 @@ class FineTune:
 
 def fine_tune_recipe(kind: str, steps: int | None = None, seed: int = 0) -> Recipe:
     steps = steps or STEPS[kind]
-    return Recipe(kind, "fine-tune", BATCH, LEARNING_RATE[kind], steps=steps,
-                  eval_every=max(1, steps // 6), schedule="cosine", warmup_fraction=0.1,
-                  augment=True, seed=seed, steps_per_execution=4)  # fmt: skip
+    return Recipe(
+        kind,
+        "fine-tune",
+        BATCH,
+        LEARNING_RATE[kind],
+        steps=steps,
+        eval_every=max(1, steps // 6),
+        schedule="cosine",
+        warmup_fraction=0.1,
+        augment=True,
+        seed=seed,
+        steps_per_execution=4,
+    )
 
 
 def held_out_fold(y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -83,37 +90,46 @@ def finetune(
     control: Control | None = None,
     max_steps: int | None = None,
 ) -> TrainResult:
-    """Fine-tune spec's network on its taught digits; the result's `extra["finetune"]` holds the
-    before/after accuracies on the MNIST test set and on the held-out taught digits."""
-    t0 = time.perf_counter()
-    control = control or Control(stop)
-    recipe, precision = spec.recipe, resolve_precision(spec.recipe.precision)
-    keras.utils.set_random_seed(recipe.seed)
+    """Fine-tune spec's network on its taught digits through the engine (engine.train from its
+    weights, fed the mixed batches); the result's `extra["finetune"]` holds the before/after
+    accuracies on the MNIST test set and on the held-out taught digits."""
+    t0, recipe = time.perf_counter(), spec.recipe
     fit, held = held_out_fold(np.asarray(spec.y), recipe.seed)
     if len(fit) == 0:
         raise ValueError("no taught digits to fine-tune on")
-    portable = _portable(recipe.model)
+    portable = portable_network(recipe.model)
     portable[0].set_weights(spec.weights)
     before = _scores(portable[1], data, spec, held)
-    model = build_model(recipe.model, precision, training=True)
-    model.set_weights(spec.weights)
-    plan = plan_steps(recipe, 2 * len(fit), max_steps)  # an "epoch": each taught digit once
-    model.compile(optimizer=make_optimizer(recipe, plan.total_steps),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=plan.steps_per_execution)  # fmt: skip
-    reporter = Reporter(recipe, plan, 2 * len(fit), subscribers, control,
-                        _subset(data.x_test, data.y_test), _panel(data))  # fmt: skip
-    dataset = _mixed(spec.x[fit], spec.y[fit], data, recipe)
-    reporter.start(model)
-    model.fit(dataset, epochs=plan.rounds, steps_per_epoch=plan.steps_per_round,
-              callbacks=[reporter], shuffle=False, verbose=0)  # fmt: skip
-    result = _result(recipe, data, model, portable, reporter, precision)
+    # An "epoch" of the curves: each taught digit once (a batch is 15% of them).
+    batches = partial(_mixed, spec.x[fit], spec.y[fit], data, recipe)
+    feed = Feed(batches, round(len(fit) / TAUGHT_SHARE), (data.x_test, data.y_test))
+    result = train(
+        recipe,
+        data,
+        subscribers=subscribers,
+        stop=stop,
+        control=control,
+        max_steps=max_steps,
+        start=spec.weights,
+        feed=feed,
+        portable=portable,
+    )
     after = _scores(portable[1], data, spec, held, mnist_test=result.test_accuracy)
-    result.extra = {"finetune": {
-        "base": spec.base, "taught": len(spec.y), "trained_on": len(fit), "held_out": len(held),
-        "before": before, "after": after, "seconds": round(time.perf_counter() - t0, 2)}}  # fmt: skip
+    result.extra = {"finetune": _record(spec, fit, held, before, after, time.perf_counter() - t0)}
     result.train_images = len(fit)
     return result
+
+
+def _record(spec: FineTune, fit, held, before: dict, after: dict, seconds: float) -> dict:
+    return {
+        "base": spec.base,
+        "taught": len(spec.y),
+        "trained_on": len(fit),
+        "held_out": len(held),
+        "before": before,
+        "after": after,
+        "seconds": round(seconds, 2),
+    }
 
 
 def _scores(evaluator, data: Mnist, spec: FineTune, held, mnist_test=None) -> dict:
@@ -126,12 +142,14 @@ def _scores(evaluator, data: Mnist, spec: FineTune, held, mnist_test=None) -> di
     if len(held):
         probs = predict_probs(evaluator, np.asarray(spec.x)[held])
         taught = float((probs.argmax(1) == np.asarray(spec.y)[held]).mean())
-    return {"mnist_test": round(float(mnist_test), 6),
-            "taught": None if taught is None else round(taught, 6)}  # fmt: skip
+    return {
+        "mnist_test": round(float(mnist_test), 6),
+        "taught": None if taught is None else round(taught, 6),
+    }
 
 
 def _mixed(x_taught, y_taught, data: Mnist, recipe: Recipe):
-    """Batches of half taught digits (with replacement) and half MNIST training digits, all
+    """Batches of TAUGHT_SHARE taught digits (with replacement), the rest MNIST training digits, all
     augmented as training augments."""
     rng = np.random.default_rng(recipe.seed)
     pick = np.sort(rng.choice(len(data.x_train), min(REPLAY, len(data.x_train)), replace=False))

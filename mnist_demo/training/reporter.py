@@ -103,15 +103,21 @@ class Reporter(keras.callbacks.Callback):
             logs["val_loss"], logs["val_accuracy"] = self._last_held_out
 
     def finish(self, test_loss: float, test_accuracy: float, seconds: float) -> None:
-        self._emit({"kind": END, **self._base(time.perf_counter()), "elapsed": seconds,
-                    "test_accuracy": test_accuracy, "test_loss": test_loss,
-                    "stopped": self.step < self.total_steps,
-                    "eval_seconds": self.eval_seconds})  # fmt: skip
+        self._emit(
+            {
+                "kind": END,
+                **self._base(time.perf_counter()),
+                "elapsed": seconds,
+                "test_accuracy": test_accuracy,
+                "test_loss": test_loss,
+                "stopped": self.step < self.total_steps,
+                "eval_seconds": self.eval_seconds,
+            }
+        )
 
     def final_progress(self, done: int, total: int) -> None:
         """The final evaluation's progress: `done` of `total` test images read."""
-        self._emit({"kind": FINAL, **self._base(time.perf_counter()), "done": done,
-                    "total": total})  # fmt: skip
+        self._emit({"kind": FINAL, **self._base(time.perf_counter()), "done": done, "total": total})
 
     def _emit_step(self, steps_in_round: int, logs, now: float) -> None:
         dt = now - self.last_t
@@ -140,10 +146,15 @@ class Reporter(keras.callbacks.Callback):
         loss, acc = float(-np.log(p).mean()), float((held.argmax(1) == y).mean())
         self._last_held_out = (loss, acc)
         self.last_eval = self.step
-        event = {"kind": EVAL, **self._base(time.perf_counter()), f"{self.val_key}_loss": loss,
-                 f"{self.val_key}_accuracy": acc, "eval_images": len(y),
-                 "panel": rest[:n].argmax(1).tolist(),
-                 "panel_sure": np.round(rest[:n].max(1), 3).tolist()}  # fmt: skip
+        event = {
+            "kind": EVAL,
+            **self._base(time.perf_counter()),
+            f"{self.val_key}_loss": loss,
+            f"{self.val_key}_accuracy": acc,
+            "eval_images": len(y),
+            "panel": rest[:n].argmax(1).tolist(),
+            "panel_sure": np.round(rest[:n].max(1), 3).tolist(),
+        }
         if drawing is not None:
             event["drawing"] = int(rest[n].argmax())
             event["drawing_sure"] = round(float(rest[n].max()), 3)

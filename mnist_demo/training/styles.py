@@ -84,8 +84,10 @@ def _line(images, p0, p1, width) -> np.ndarray:
     ys, xs = np.mgrid[0:28, 0:28].astype(float)
     d = p1 - p0
     length2 = np.maximum((d**2).sum(1), 1e-6)[:, None, None]
-    t = ((xs - p0[:, 0, None, None]) * d[:, 0, None, None]
-         + (ys - p0[:, 1, None, None]) * d[:, 1, None, None]) / length2  # fmt: skip
+    t = (
+        (xs - p0[:, 0, None, None]) * d[:, 0, None, None]
+        + (ys - p0[:, 1, None, None]) * d[:, 1, None, None]
+    ) / length2
     t = np.clip(t, 0, 1)
     dx = xs - (p0[:, 0, None, None] + t * d[:, 0, None, None])
     dy = ys - (p0[:, 1, None, None] + t * d[:, 1, None, None])

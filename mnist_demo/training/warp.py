@@ -58,6 +58,10 @@ def sample(images: tf.Tensor, dx: tf.Tensor, dy: tf.Tensor) -> tf.Tensor:
         xx = tf.clip_by_value(tf.cast(xx, tf.int32) + 1, 0, 29)
         return tf.gather_nd(padded, tf.stack([batch, yy, xx], -1))
 
-    out = ((1 - wx) * (1 - wy) * at(y0, x0) + wx * (1 - wy) * at(y0, x0 + 1)
-           + (1 - wx) * wy * at(y0 + 1, x0) + wx * wy * at(y0 + 1, x0 + 1))  # fmt: skip
+    out = (
+        (1 - wx) * (1 - wy) * at(y0, x0)
+        + wx * (1 - wy) * at(y0, x0 + 1)
+        + (1 - wx) * wy * at(y0 + 1, x0)
+        + wx * wy * at(y0 + 1, x0 + 1)
+    )
     return out[..., None]

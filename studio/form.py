@@ -1,0 +1,87 @@
+"""The training form: a recipe's length (seconds, steps or epochs), batch size, learning rate
+(which stays live during a training) and seed, within limits that end inside the server's time
+limit."""
+
+from __future__ import annotations
+
+import random
+
+import streamlit as st
+
+from mnist_demo.serving.jobs import ACTIVE
+from mnist_demo.training.recipes import RECIPES, Recipe
+from studio import state
+
+# The form's limits: at the recipes' batch sizes a training within them ends inside MAX_TRAIN_S
+# (the seed CNN's 10,000 steps take about 4 minutes, 20 CNN epochs about 4, 50 MLP epochs 2);
+# the time limit stops anything larger and keeps its model.
+MAX_STEPS, MAX_BATCH, MAX_EPOCHS = 20_000, 1024, {"cnn": 20, "mlp": 50}
+LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+MAX_BUDGET_S = {"cnn": 300, "mlp": 120}
+BUDGET_HELP = (
+    "How long it trains, evaluations included: the schedule (warm-up, then a decay to zero) is "
+    "fitted to the speed this server shows in the first seconds, so it ends on time on any CPU."
+)
+
+
+def recipe_ui(kind: str, recipe_name: str, disabled: bool) -> Recipe:
+    """The chosen recipe, with the user's steps or epochs, batch size and learning rate."""
+    base = RECIPES[(kind, recipe_name)]
+
+    def number(col, label, name, low, high, value, step=None, **kw):
+        key = state.SETTING.format(name, kind, recipe_name)
+        return col.number_input(label, low, high, value, step, key=key, disabled=disabled, **kw)
+
+    c1, c2, c3, c4 = st.columns([2, 2, 3, 2])
+    if base.budget_s is not None:
+        budget = number(
+            c1, "Seconds", "budget", 5, MAX_BUDGET_S[kind], int(base.budget_s), 5, help=BUDGET_HELP
+        )
+        changes = {"budget_s": float(budget)}
+    elif base.steps is not None:
+        changes = {"steps": int(number(c1, "Steps", "steps", 10, MAX_STEPS, base.steps, 100))}
+    else:
+        epochs = number(c1, "Epochs", "epochs", 1, MAX_EPOCHS[kind], base.epochs, 1)
+        changes = {"epochs": int(epochs)}
+    changes["batch_size"] = int(number(c2, "Batch size", "batch", 8, MAX_BATCH, base.batch_size, 8))
+    rate = _rate_ui(c3, kind, recipe_name, base.learning_rate)
+    changes["seed"] = _seed_ui(c4, kind, recipe_name, disabled)
+    return base.with_(**changes, learning_rate=float(rate))
+
+
+def _rate_ui(col, kind: str, recipe_name: str, rate: float) -> float:
+    key = state.SETTING.format("lr", kind, recipe_name)
+    return col.select_slider(
+        "Learning rate",
+        sorted({*LEARNING_RATES, rate}),
+        value=rate,
+        format_func=lambda r: f"{r:g}",
+        key=key,
+        on_change=rate_changed,
+        args=(key,),
+        help="How big a step the optimizer takes. It can be changed during a training: the "
+        "change takes effect at the next step (a schedule is scaled by it).",
+    )  # stays enabled while a training runs
+
+
+def _seed_ui(col, kind: str, recipe_name: str, disabled: bool) -> int:
+    seed = col.number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        None,
+        1,
+        key=state.SETTING.format("seed", kind, recipe_name),
+        placeholder="random",
+        disabled=disabled,
+        help="The same seed and settings train the same network again; "
+        "blank: a new random start every time.",
+    )
+    return int(seed) if seed is not None else random.randrange(2**31)
+
+
+def rate_changed(key: str) -> None:
+    """A new rate during a training: the recipe's rate (and schedule) scaled to it."""
+    job = st.session_state.get(state.JOB)
+    if job is not None and job.state in ACTIVE:
+        job.set_lr_factor(st.session_state[key] / job.recipe.learning_rate)
