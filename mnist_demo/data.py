@@ -20,6 +20,7 @@ from mnist_demo.errors import DataError, first_line
 ENV_VAR = settings.MNIST_DATA.name
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
+BATCH = 1000  # images per call when many are predicted or evaluated at once
 
 # The four original files, as LeCun's site names them; a folder may hold them gzipped or not.
 IDX_FILES = {

@@ -24,28 +24,19 @@ PAUSE, RESUME, RATE, FINAL = "pause", "resume", "rate", "final"
 # The live panel: two test digits of each class, 0 to 9, in MNIST's test set. The first of each
 # pair the shipped networks read at over 99%; the second is the one of that class the shipped MLP
 # was least sure of among those the shipped CNN still reads right (a hard but fair one).
-PANEL = (
-    3,
-    4880,
-    2,
-    6883,
-    1,
-    9768,
-    30,
-    1681,
-    4,
-    9669,
-    15,
-    9770,
-    11,
-    3520,
-    0,
-    9009,
-    61,
-    1530,
-    7,
-    3985,
+_PAIRS = (  # (easy, hard) for the digits 0 to 9
+    (3, 4880),
+    (2, 6883),
+    (1, 9768),
+    (30, 1681),
+    (4, 9669),
+    (15, 9770),
+    (11, 3520),
+    (0, 9009),
+    (61, 1530),
+    (7, 3985),
 )
+PANEL = tuple(i for pair in _PAIRS for i in pair)
 PROGRESS = (STEP, EVAL)  # the kinds that say how far a training has come
 # The held-out accuracy an eval event may carry, and what a chart or a log calls it.
 HELD_OUT = {"test_accuracy": "test", "val_accuracy": "validation"}
@@ -86,3 +77,14 @@ def curves(events: list[dict]) -> list[dict]:
     """What a run's charts are drawn from, and nothing else (no live panel, no timings): kept with
     a saved model, so that choosing it later shows how it learned."""
     return [{k: e[k] for k in CURVE_FIELDS if k in e} for e in events if e["kind"] in CURVE_KINDS]
+
+
+def paused_now(events) -> bool:
+    """Whether the events say the training holds now: its last pause not yet resumed."""
+    last = next((e for e in reversed(events) if e["kind"] in (PAUSE, RESUME)), None)
+    return last is not None and last["kind"] == PAUSE
+
+
+def lr_factor_now(events) -> float:
+    """The learning-rate factor the last event that carries one says is in effect."""
+    return next((e["lr_factor"] for e in reversed(events) if "lr_factor" in e), 1.0)

@@ -36,6 +36,17 @@ def steady_heap(arenas: int = 2, mmap_threshold: int = MMAP_THRESHOLD) -> None:
         libc.mallopt(M_ARENA_MAX, arenas)
 
 
+GC_AFTER_S = 3.0  # after a training ends (and the page shows it), its leftovers are collected
+
+
+def give_back_memory_soon(delay_s: float = GC_AFTER_S) -> None:
+    """give_back_memory in `delay_s`: a full collection holds the interpreter for up to a second
+    or so, not while a page shows how a training ended."""
+    import threading
+
+    threading.Timer(delay_s, give_back_memory).start()
+
+
 def give_back_memory() -> None:
     """Collect garbage and return the free pages of every arena to the system (`malloc_trim`)."""
     gc.collect()

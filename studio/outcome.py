@@ -3,18 +3,16 @@ good), its curves kept in view, its speed remembered for the next estimate."""
 
 from __future__ import annotations
 
-import threading
-
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
-from mnist_demo.memory import give_back_memory
-from mnist_demo.serving.jobs import CANCELLED, FAILED, STOPPED, TIME_LIMIT
+from mnist_demo.memory import give_back_memory_soon
+from mnist_demo.serving.jobs import CANCELLED, FAILED, STOPPED
+from mnist_demo.serving.steering import TIME_LIMIT
 from studio import state
 from studio.choose import answering_accuracy, set_aside
 from studio.runs import add_run
 
-GC_AFTER_S = 3.0  # after a training's end is on screen, its replaced model is collected
 MNIST_TEST = 10_000  # digits in MNIST's test set
 STOP_REASONS = {TIME_LIMIT: f" at this server's limit of {state.MAX_TRAIN_S:.0f} s per training"}
 
@@ -60,7 +58,7 @@ def keep(view) -> None:
     # A Keras model is all reference cycles: the one replaced here is freed only by a full
     # garbage collection, which Python runs rarely with TensorFlow's objects around (the server
     # grew by a model per training). It takes 0.3-1.5 s: done after the page has shown the end.
-    threading.Timer(GC_AFTER_S, give_back_memory).start()
+    give_back_memory_soon()
     st.session_state[state.LAST_EVENTS] = view.events
     state.remember_speed(res.recipe, view.events, view.running_since)
     add_run(res, view.events)

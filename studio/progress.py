@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_demo.events import FINAL, PAUSE, PROGRESS, fraction_done, seconds_left
+from mnist_demo.events import FINAL, PROGRESS, fraction_done, seconds_left
 from mnist_demo.serving.jobs import RUNNING
 from mnist_demo.training.estimate import estimate
 from studio import state
@@ -39,10 +39,12 @@ def progress_ui(view) -> None:
         where = f"step {last['step']:,} / {last['total_steps']:,}"
         if view.stopping:
             text = f"Stopping... {where}"
-        elif view.paused and events[-1]["kind"] == PAUSE:
+        elif view.paused and view.pause_asked:
             text = f"Paused at {where} · the server's training slot stays yours: Resume goes on"
-        elif view.paused:
+        elif view.pause_asked:
             text = f"Pausing... {where}"
+        elif view.paused:
+            text = f"Resuming... {where}"
         else:
             left = seconds_left(last)
             text = f"{where} · {last['samples_per_s']:,.0f} samples/s · " + (

@@ -1,7 +1,7 @@
 """The page's only two reaches into Streamlit's internals, quarantined here.
 
 Streamlit has no public API for either. Each hook is looked up by name and raises
-StreamlitHookMissing when a Streamlit release moves it (tests/test_streamlit_internals.py fails
+StreamlitHookMissing when a Streamlit release moves it (tests/app/test_streamlit_internals.py fails
 then too), so that an upgrade can never turn either into a silent no-op.
 """
 

@@ -131,7 +131,7 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
     pressed = job is not None and st.session_state.get(state.STOP_PRESSED) is job
     stopping = view is not None and (view.stopping or (pressed and not waiting))
     st.session_state[state.SHOWN_WAITING] = waiting  # live_ui reruns the page when that changes
-    paused = view is not None and view.paused
+    paused = view is not None and view.pause_asked  # the button follows what was asked
     b2.button(
         "Resume" if paused else "Pause",
         key=state.PAUSE,

@@ -17,6 +17,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any test module loa
 os.environ.setdefault("MNIST_STUDIO_WARM_TRAINER", "0")
 
 
+# The lanes: every test is in one, by where it lives (README and docs/testing.md say how to run
+# them). `python -m pytest -m "not e2e and not cluster"` is the quick run.
+LANES = {"e2e": "e2e", "app": "app", "serving": "serving"}
+CLUSTER_FILES = ("test_cluster.py", "test_cluster_browser.py")
+
+
+def pytest_collection_modifyitems(items):
+    root = Path(__file__).parent
+    for item in items:
+        parts = Path(item.fspath).relative_to(root).parts
+        lane = LANES.get(parts[0], "unit") if len(parts) > 1 else "unit"
+        item.add_marker(lane)
+        if parts[-1] in CLUSTER_FILES:
+            item.add_marker("cluster")
+
+
 @pytest.fixture(scope="session")
 def mnist():
     return load_mnist()

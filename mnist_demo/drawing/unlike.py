@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from mnist_demo.data import Mnist, to_float
+from mnist_demo.data import BATCH, Mnist, to_float
 from mnist_demo.errors import DataError, first_line
 from mnist_demo.nets.calibrate import softmax as _softmax
 from mnist_demo.nets.inside import scores_before_softmax as logits
@@ -64,7 +64,7 @@ class UnlikeDigit:
     def scores(self, x: np.ndarray) -> np.ndarray:
         """(n, 5) signals, larger = less like a digit, in SIGNALS' order."""
         x = np.asarray(x, np.float32).reshape(-1, *INPUT_SHAPE[:2])
-        out = [self._scores(x[i : i + 1000]) for i in range(0, len(x), 1000)]
+        out = [self._scores(x[i : i + BATCH]) for i in range(0, len(x), BATCH)]
         return np.concatenate(out) if out else np.zeros((0, len(SIGNALS)), np.float32)
 
     def _scores(self, chunk: np.ndarray) -> np.ndarray:
@@ -135,7 +135,7 @@ def _features_fit(cnn, x: np.ndarray, y: np.ndarray) -> dict:
     class mean)."""
     read = _read_function(cnn, cnn)
     f = np.concatenate(
-        [read(tf.constant(x[i : i + 1000, ..., None]))[0].numpy() for i in range(0, len(x), 1000)]
+        [read(tf.constant(x[i : i + BATCH, ..., None]))[0].numpy() for i in range(0, len(x), BATCH)]
     )
     mean = f.mean(0)
     basis = np.linalg.svd(f - mean, full_matrices=False)[2][:FEATURES]

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from mnist_demo.data import BATCH
+
 BINS = 15
 T_RANGE = (0.05, 20.0)
 
@@ -27,8 +29,8 @@ def logits_of(model, x: np.ndarray) -> np.ndarray:
     from mnist_demo.nets.inside import scores_before_softmax
 
     batches = [
-        scores_before_softmax(model, to_float(x[i : i + 1000])).numpy()
-        for i in range(0, len(x), 1000)
+        scores_before_softmax(model, to_float(x[i : i + BATCH])).numpy()
+        for i in range(0, len(x), BATCH)
     ]
     return np.concatenate(batches).astype(np.float64)
 

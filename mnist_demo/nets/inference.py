@@ -13,11 +13,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from mnist_demo.data import to_float
+from mnist_demo.data import BATCH, to_float
 from mnist_demo.memory import give_back_memory
 from mnist_demo.nets.models import INPUT_SHAPE
 
-BATCH = 1000  # images per call when many are predicted or evaluated at once
 _SPEC = tf.TensorSpec((1, *INPUT_SHAPE), tf.float32)
 
 
@@ -85,8 +84,12 @@ def predict_probs(model, x: np.ndarray, batch: int = BATCH, progress=None) -> np
 def evaluate(model, x: np.ndarray, y: np.ndarray, progress=None) -> tuple[float, float]:
     """(loss, accuracy) of `model` on uint8 images (n, 28, 28) and labels (n,), in large batches;
     `progress(done, total)` after each batch, if given."""
-    probs = predict_probs(model, x, progress=progress)
-    p = np.clip(probs[np.arange(len(y)), y.astype(np.int64)], 1e-7, 1.0)
+    return loss_and_accuracy(predict_probs(model, x, progress=progress), y)
+
+
+def loss_and_accuracy(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of probabilities (n, 10) against labels (n,)."""
+    p = np.clip(probs[np.arange(len(y)), np.asarray(y, np.int64)], 1e-7, 1.0)
     return float(-np.log(p).mean()), float((probs.argmax(1) == y).mean())
 
 

@@ -9,7 +9,6 @@ TrainingSlots caps how many jobs train at once and serves the others first come,
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import deque
@@ -18,12 +17,16 @@ from dataclasses import dataclass
 
 from mnist_demo.data import Mnist
 from mnist_demo.errors import MnistDemoError, first_line
-from mnist_demo.events import PROGRESS, seconds_left
-from mnist_demo.memory import give_back_memory
-from mnist_demo.serving import cluster
+from mnist_demo.events import PROGRESS, lr_factor_now, paused_now, seconds_left
+from mnist_demo.memory import give_back_memory_soon
 from mnist_demo.serving.runner import Event, Failed, Runner
 from mnist_demo.serving.slots import TrainingSlots
-from mnist_demo.serving.worker import ProcessRun, ThreadRun
+from mnist_demo.serving.steering import (
+    Limits,
+    Steering,
+    lr_command,
+    runner_class,
+)
 from mnist_demo.training.recipes import Recipe
 from mnist_demo.training.result import TrainResult
 
@@ -31,11 +34,7 @@ from mnist_demo.training.result import TrainResult
 WAITING, RUNNING = "waiting", "running"
 DONE, STOPPED, FAILED, CANCELLED = FINISHED = ("done", "stopped", "failed", "cancelled")
 ACTIVE = (WAITING, RUNNING)
-# Why a training stopped before its schedule ended, when nobody pressed Stop.
-TIME_LIMIT, OWNER_GONE = "time limit", "owner gone"
 log = logging.getLogger(__name__)
-GC_AFTER_S = 3.0  # after a training ends, its leftovers are collected
-OWNER_CHECK_S = 2.0  # how often a job asks whether the page that started it is still open
 ISOLATE = True  # train in a child process (worker.ProcessRun); False: in a thread of this one
 
 
@@ -52,8 +51,9 @@ class JobView:
     others_left_s: float | None  # while waiting: how long until the running training ends
     stop_reason: str | None  # TIME_LIMIT or OWNER_GONE when they ended it
     stopping: bool = False  # a stop was asked for and the training has not ended yet
-    paused: bool = False  # a pause was asked for (the events say when it took hold)
-    lr_factor: float = 1.0  # the learning rate asked for, times the recipe's
+    paused: bool = False  # the events say it holds now
+    pause_asked: bool = False  # the last command was Pause (it holds at the next step)
+    lr_factor: float = 1.0  # the learning rate in effect (its last event's), times the recipe's
     running_since: float | None = None  # the clock time (time.time()) it got its slot
 
 
@@ -72,20 +72,16 @@ class TrainingJob:
         start=None,  # a finetune.FineTune: fine-tune its network instead of training afresh
     ):
         self.recipe, self.max_seconds = recipe, max_seconds
-        self._load_data, self._slots, self._owner_alive = load_data, slots, owner_alive
+        self._load_data, self._slots = load_data, slots
         self._max_steps, self._start = max_steps, start
-        self._runner = ProcessRun if (ISOLATE if isolate is None else isolate) else ThreadRun
-        if isolate is None and cluster.address():  # a Ray cluster trains: see cluster.py
-            self._runner = cluster.RayRun
+        self._runner = runner_class(isolate, ISOLATE)
+        self._steering, self._limits = Steering(), Limits(owner_alive, max_seconds)
         self._stop = threading.Event()
         self._ended = threading.Event()
         self._lock = threading.Lock()
         self._events: deque[dict] = deque(maxlen=history)
         self._state, self._error, self._result = WAITING, None, None
         self._stop_reason: str | None = None
-        self._told: dict[str, tuple] = {}  # the last pause/resume, rate and drawing commands
-        self._live = None  # the runner, while it runs
-        self._started = self._last_owner_check = time.monotonic()
         self._running_since: float | None = None
         self._thread = threading.Thread(target=self._run, name=f"job-{recipe.model}", daemon=True)
 
@@ -101,34 +97,22 @@ class TrainingJob:
     def stop(self) -> None:
         """Stop after the current batch (the model trained so far is kept), or leave the queue."""
         self._stop.set()
-        with self._lock:
-            runner = self._live
-        if runner is not None:
-            runner.stop()  # now, not at the job thread's next look
+        self._steering.stop_now()
 
     def pause(self) -> None:
         """Hold the training between two steps; it keeps its slot (and its time limit runs)."""
-        self._tell("run", ("pause",))
+        self._steering.tell("run", ("pause",))
 
     def resume(self) -> None:
-        self._tell("run", ("resume",))
+        self._steering.tell("run", ("resume",))
 
     def set_lr_factor(self, factor: float) -> None:
         """The recipe's learning rate (or schedule) times `factor`, from the next step on."""
-        if not (factor > 0 and math.isfinite(factor)):
-            raise ValueError("the learning-rate factor must be a positive number")
-        self._tell("lr", ("lr", float(factor)))
+        self._steering.tell("lr", lr_command(factor))
 
     def set_drawing(self, drawing) -> None:
         """A (28, 28) float32 drawing for the training to read at each evaluation, or None."""
-        self._tell("drawing", ("drawing", drawing))
-
-    def _tell(self, key: str, message: tuple) -> None:
-        with self._lock:
-            self._told[key] = message
-            runner = self._live
-        if runner is not None:
-            runner.tell(message)
+        self._steering.tell("drawing", ("drawing", drawing))
 
     def wait_end(self, timeout: float) -> bool:
         """True once the job has ended (its state one of FINISHED), waiting up to `timeout` s."""
@@ -149,15 +133,13 @@ class TrainingJob:
             last = next((e for e in reversed(self._events) if e["kind"] in PROGRESS), None)
         if self.state != RUNNING:
             return None
-        left = [s for s in [seconds_left(last) if last else None] if s is not None]
-        if self.max_seconds:
-            left.append(max(0.0, self.max_seconds - (time.monotonic() - self._started)))
-        return min(left) if left else None
+        left = [s for s in (seconds_left(last) if last else None, self._limits.seconds_left())]
+        return min((s for s in left if s is not None), default=None)
 
     def view(self) -> JobView:
         with self._lock:
             state, events, error = self._state, list(self._events), self._error
-            result, reason, told = self._result, self._stop_reason, dict(self._told)
+            result, reason = self._result, self._stop_reason
         place, others_left = 0, None
         if state == WAITING:
             place = self._slots.place(self)
@@ -173,13 +155,14 @@ class TrainingJob:
             others_left,
             reason,
             stopping=self._stop.is_set() and state in ACTIVE,
-            paused=told.get("run", ("resume",))[0] == "pause",
-            lr_factor=told.get("lr", ("lr", 1.0))[1],
+            paused=paused_now(events),
+            pause_asked=self._steering.pause_asked(),
+            lr_factor=lr_factor_now(events),
             running_since=self._running_since,
         )
 
     def _give_up(self) -> bool:
-        return self._stop.is_set() or not self._owner_alive()
+        return self._stop.is_set() or not self._limits.owner_alive()
 
     def _run(self) -> None:
         if not (self._acquired or self._slots.acquire(self, self._give_up)):
@@ -187,12 +170,10 @@ class TrainingJob:
             return
         try:
             self._set(RUNNING)
-            self._started, self._running_since = time.monotonic(), time.time()
+            self._limits.start()
+            self._running_since = time.time()
             runner = self._runner(self.recipe, self._load_data(), self._max_steps, self._start)
-            with self._lock:
-                self._live, told = runner, list(self._told.values())
-            for message in told:  # what was asked for while it waited
-                runner.tell(message)
+            self._steering.attach(runner)
             self._follow(runner)
         except MnistDemoError as e:
             self._set(FAILED, str(e))
@@ -200,12 +181,9 @@ class TrainingJob:
             log.exception("training %s failed", self.recipe)
             self._set(FAILED, f"training failed: {type(e).__name__}: {first_line(e)}")
         finally:
-            with self._lock:
-                self._live = None
+            self._steering.detach()
             self._slots.release(self)
-            # A full collection holds the interpreter for up to a second or so: not while the
-            # page that started this training shows how it ended.
-            threading.Timer(GC_AFTER_S, give_back_memory).start()
+            give_back_memory_soon()
 
     def _follow(self, runner: Runner) -> None:
         """Relay the runner's messages into this job, and stop it when it has to stop."""
@@ -226,14 +204,9 @@ class TrainingJob:
                     STOPPED if self._stop.is_set() and result.stopped else DONE, result=result
                 )
 
-    def _check(self, runner) -> None:
-        now = time.monotonic()
-        if now - self._last_owner_check >= OWNER_CHECK_S:
-            self._last_owner_check = now
-            if not self._owner_alive():  # the tab was closed: free the slot and the CPU
-                self._stop_because(OWNER_GONE)
-        if self.max_seconds and now - self._started >= self.max_seconds:
-            self._stop_because(TIME_LIMIT)
+    def _check(self, runner: Runner) -> None:
+        if (reason := self._limits.reason_to_stop()) is not None:
+            self._stop_because(reason)
         if self._stop.is_set():
             runner.stop()
 

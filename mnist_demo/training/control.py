@@ -3,9 +3,17 @@ learning rate, and show it a drawing to read at every evaluation. Thread-safe, n
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
+
+
+def checked_lr_factor(factor: float) -> float:
+    """`factor` as a float, or ValueError unless it is a positive finite number."""
+    if not (factor > 0 and math.isfinite(factor)):
+        raise ValueError("the learning-rate factor must be a positive number")
+    return float(factor)
 
 
 class Control:
@@ -36,10 +44,9 @@ class Control:
     def set_lr_factor(self, factor: float) -> None:
         """The recipe's learning rate (its schedule, if it has one) times `factor` from the next
         step on."""
-        if not (factor > 0 and np.isfinite(factor)):
-            raise ValueError("the learning-rate factor must be a positive number")
+        factor = checked_lr_factor(factor)
         with self._lock:
-            self._lr_factor = float(factor)
+            self._lr_factor = factor
 
     @property
     def lr_factor(self) -> float:

@@ -19,15 +19,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mnist_demo.data import BATCH
 from mnist_demo.errors import TrainingDiverged
 from mnist_demo.events import END, EVAL, FINAL, PAUSE, RATE, RESUME, START, STEP
+from mnist_demo.nets.inference import loss_and_accuracy
 from mnist_demo.training.budget import BudgetFit, Speed
 from mnist_demo.training.control import Control
 
 Event = dict  # see events.py
 EMIT_INTERVAL_S = 0.5  # a step event at most this often: reading metrics forces a device sync
 EVAL_IMAGES = 2_000  # held-out images per evaluation during training; the end uses all of them
-EVAL_BATCH = 1_000
 EVALS_PER_EPOCH = 4  # for recipes that do not say how often to evaluate
 EVALS_PER_BUDGET = 6  # for a run sized by time: a held-out point every ~10 s of a CNN minute
 
@@ -142,8 +143,7 @@ class Reporter(keras.callbacks.Callback):
         extra = [self.panel[0]] + ([drawing.reshape(1, 28, 28, 1)] if drawing is not None else [])
         probs = self._probabilities(np.concatenate([x, *extra]))
         held, rest, n = probs[: len(y)], probs[len(y) :], len(self.panel[1])
-        p = np.clip(held[np.arange(len(y)), y], 1e-7, 1.0)
-        loss, acc = float(-np.log(p).mean()), float((held.argmax(1) == y).mean())
+        loss, acc = loss_and_accuracy(held, y)
         self._last_held_out = (loss, acc)
         self.last_eval = self.step
         event = {
@@ -165,9 +165,7 @@ class Reporter(keras.callbacks.Callback):
         self.last_t += spent
 
     def _probabilities(self, x: np.ndarray) -> np.ndarray:
-        out = [
-            self._predict(tf.constant(x[i : i + EVAL_BATCH])) for i in range(0, len(x), EVAL_BATCH)
-        ]
+        out = [self._predict(tf.constant(x[i : i + BATCH])) for i in range(0, len(x), BATCH)]
         return np.concatenate([np.asarray(o, np.float32) for o in out])
 
     def _pause(self) -> None:

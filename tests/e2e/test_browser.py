@@ -489,7 +489,7 @@ def test_taught_digits_fine_tune_the_chosen_network(page):
     shoot(page, "teach.png")
     clear(page)
     # The MLP learns them: the same job as the CNN's, in seconds rather than a minute or more on
-    # a 2-core CPU without AMX (tests/test_teach.py fine-tunes the CNN).
+    # a 2-core CPU without AMX (tests/training/test_teach.py fine-tunes the CNN).
     learner = page.get_by_test_id("stRadio").filter(has_text="Which one learns your digits")
     learner.get_by_text("MLP").click()
     expect(learner.get_by_role("radio", name="MLP")).to_be_checked(timeout=UI)

@@ -16,7 +16,7 @@ from mnist_demo.errors import DataError
 from mnist_demo.nets.inference import predict_probs
 from mnist_demo.nets.models import build_model
 from mnist_demo.storage.store import WEIGHTS_ENV, weights_root
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 
 def test_report_json_agrees_with_evaluate_and_numpy(mnist_path, mnist, shipped_cnn):

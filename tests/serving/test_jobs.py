@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import mnist_demo.serving.jobs as jobs
+import mnist_demo.serving.steering as steering
 from mnist_demo.errors import DataError
 from mnist_demo.serving.jobs import TrainingJob, TrainingSlots
 from mnist_demo.training.recipes import get_recipe
@@ -127,7 +128,7 @@ def test_a_run_past_the_time_limit_stops_and_keeps_its_model(small):
     job.max_seconds = 0.5  # ...and is now past this server's limit (as if it had been running)
     assert job.join(SLOW)
     view = job.view()
-    assert view.state == "stopped" and view.stop_reason == jobs.TIME_LIMIT
+    assert view.state == "stopped" and view.stop_reason == steering.TIME_LIMIT
     assert view.result.stopped and view.result.steps >= 1
     assert view.result.model.count_params() == 669_706  # the MLP, back from the child process
 

@@ -16,7 +16,7 @@ from mnist_demo.nets.models import build_model
 from mnist_demo.training import estimate
 from mnist_demo.training.recipes import RECIPES
 from studio import state
-from tests.test_app import (
+from tests.app.test_app import (
     MARKDOWN,
     fake_train,
     metrics,
