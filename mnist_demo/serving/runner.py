@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from mnist_demo.errors import MnistDemoError, first_line
 
@@ -41,6 +41,7 @@ Message = Event | Result | Failed
 STOP = ("stop",)
 
 
+@runtime_checkable
 class Runner(Protocol):
     def stop(self) -> None: ...
 

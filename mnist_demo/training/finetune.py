@@ -22,9 +22,9 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_demo.data import Mnist
+from mnist_demo.training import engine
 from mnist_demo.training.augment import augment_batch
 from mnist_demo.training.control import Control
-from mnist_demo.training.engine import Feed, portable_network, train
 from mnist_demo.training.recipes import Recipe
 from mnist_demo.training.result import TrainResult
 
@@ -97,13 +97,13 @@ def finetune(
     fit, held = held_out_fold(np.asarray(spec.y), recipe.seed)
     if len(fit) == 0:
         raise ValueError("no taught digits to fine-tune on")
-    portable = portable_network(recipe.model)
+    portable = engine.portable_network(recipe.model)
     portable[0].set_weights(spec.weights)
     before = _scores(portable[1], data, spec, held)
     # An "epoch" of the curves: each taught digit once (a batch is 15% of them).
     batches = partial(_mixed, spec.x[fit], spec.y[fit], data, recipe)
-    feed = Feed(batches, round(len(fit) / TAUGHT_SHARE), (data.x_test, data.y_test))
-    result = train(
+    feed = engine.Feed(batches, round(len(fit) / TAUGHT_SHARE), (data.x_test, data.y_test))
+    result = engine.train(
         recipe,
         data,
         subscribers=subscribers,

@@ -57,7 +57,7 @@ def wait_state(job, *states, timeout=SLOW):
 
 
 def test_a_closed_tab_stops_its_training(small, monkeypatch):
-    monkeypatch.setattr(jobs, "OWNER_CHECK_S", 0.0)
+    monkeypatch.setattr(steering, "OWNER_CHECK_S", 0.0)
     open_tab = threading.Event()
     open_tab.set()
     job = TrainingJob(
@@ -229,3 +229,19 @@ def test_a_training_process_kept_warm_takes_the_next_training(small, monkeypatch
     assert all(isinstance(m, Event) for m in messages[:-1])
     assert messages[0].event["kind"] == "start"
     monkeypatch.setattr(warm, "WARM", False)  # no new one after this test
+
+
+def test_every_runner_implements_the_runner_protocol(small):
+    """The process, thread and Ray runners all have the protocol's stop, tell and messages; a
+    thread runner's messages are Event dataclasses, then one Result."""
+    from mnist_demo.serving.cluster import RayRun
+    from mnist_demo.serving.runner import Event, Result, Runner
+    from mnist_demo.serving.worker import ProcessRun, ThreadRun
+
+    for cls in (ProcessRun, ThreadRun, RayRun):
+        assert all(callable(getattr(cls, name, None)) for name in ("stop", "tell", "messages"))
+    run = ThreadRun(get_recipe("mlp", "fast"), small, max_steps=4)
+    assert isinstance(run, Runner)
+    messages = [m for m in run.messages() if m is not None]
+    assert all(isinstance(m, Event) for m in messages[:-1]) and isinstance(messages[-1], Result)
+    assert messages[-1].result.steps == 4

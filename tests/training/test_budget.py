@@ -118,6 +118,23 @@ def test_a_budget_fits_the_length_to_the_measured_speed(monkeypatch):
     assert fit.update(500, clock.now) == 500
 
 
+def test_a_cpu_faster_than_the_guess_does_not_end_at_the_guess(monkeypatch):
+    """Before its speed is measured a run may reach its guessed length (a fast CPU, a small
+    batch): the length then doubles while the budget lasts, and the fit takes over later."""
+    clock = Clock()
+    monkeypatch.setattr(budget.time, "perf_counter", clock)
+    recipe = get_recipe("cnn", "class").with_(budget_s=4.0, batch_size=32)
+    fit = BudgetFit(recipe, cap=100_000, schedule=None)
+    guess = fit.total
+    assert guess == int(4.0 * budget.GUESS_SAMPLES_PER_S["cnn"] / 32)
+    clock.now = 0.9  # the first call traced
+    assert fit.update(1, clock.now) == guess
+    clock.now = 2.0  # not measured for FIT_AFTER_S yet, and at the guess already
+    assert fit.update(guess, clock.now) == 2 * guess and not fit.fitted
+    clock.now = 5.0  # the budget is spent: nothing more to add
+    assert fit.update(2 * guess, clock.now) == 2 * guess
+
+
 def test_a_class_run_ends_on_time_with_its_rate_near_zero(small):
     """A 4-second CNN budget: the run ends about then, having trained the steps its measured
     speed allowed, and its learning rate decayed to (nearly) nothing."""

@@ -269,3 +269,28 @@ def test_a_finetune_runs_as_a_job_streams_events_and_stops_when_asked(small):
     assert report["held_out"] == 2 and report["trained_on"] == 6  # one of each digit's four
     assert 0 < view.result.steps < 100_000
     assert view.recipe.name == "fine-tune"
+
+
+def test_a_finetune_is_the_engine_from_its_weights_on_a_mixed_feed(small, monkeypatch):
+    """One engine path: a fine-tune calls engine.train once, from the starting network's
+    weights, with batches that are TAUGHT_SHARE taught digits (told apart here by their label
+    range: the taught digits are all 7s, the replayed MNIST digits any)."""
+    from mnist_demo.training import engine, finetune
+
+    calls, real = [], engine.train
+
+    def spy(recipe, data, **kw):
+        calls.append(kw)
+        return real(recipe, data, **kw)
+
+    monkeypatch.setattr(engine, "train", spy)
+    weights = build_model("mlp").get_weights()
+    x = small.x_train[small.y_train == 7][:10]
+    spec = finetune.FineTune("mlp", weights, x, np.full(len(x), 7), base="test")
+    result = finetune.finetune(spec, small, max_steps=3)
+    assert len(calls) == 1 and calls[0]["start"] is weights and result.steps == 3
+    batch = next(iter(calls[0]["feed"].batches()))
+    n_taught = round(spec.recipe.batch_size * finetune.TAUGHT_SHARE)
+    assert batch[0].shape[0] == spec.recipe.batch_size
+    assert (batch[1].numpy()[:n_taught] == 7).all()
+    assert result.extra["finetune"]["trained_on"] + result.extra["finetune"]["held_out"] == 10
