@@ -37,11 +37,12 @@ def details_html(label: str, probs: np.ndarray, seen: str) -> str:
     """Where the model comes from, its ten probabilities (10,) and the 28x28 it saw (a data URI)."""
     return (
         f'<div style="font-size:14px;color:{MUTED};margin-bottom:6px">{escape(label)}</div>'
-        '<div style="display:flex;gap:16px;align-items:flex-end">'
-        f'<div style="flex:2.4">{probability_bars(probs)}</div>'
-        '<figure style="flex:1;margin:0;text-align:center">'
+        # The picture shrinks with a narrow card (a tablet's column) instead of leaving it.
+        '<div style="display:flex;gap:12px;align-items:flex-end;min-width:0">'
+        f'<div style="flex:2.4;min-width:0">{probability_bars(probs)}</div>'
+        '<figure style="flex:1;min-width:0;max-width:112px;margin:0;text-align:center">'
         f'<img src="{seen}" alt="the 28x28 picture the model sees" width="112" height="112" '
-        'style="image-rendering:pixelated;border-radius:4px">'
+        'style="image-rendering:pixelated;border-radius:4px;width:100%;height:auto">'
         f'<figcaption style="font-size:12px;color:{MUTED}">what it sees (28x28)</figcaption>'
         "</figure></div>"
     )

@@ -24,59 +24,88 @@ COLOURS = {
 }
 
 
-def curve_rows(events: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(rows, marks): one row per point of each series (epoch, series, loss, error %), and one
-    per pause or rate change (epoch, label). The smoothed line is a centred moving mean over
+AXES = {  # what a chart's x counts, and what it is called
+    "epoch": "epochs (passes over the training digits)",
+    "step": "steps (batches trained on)",
+    "samples": "thousands of digits trained on",
+}
+
+
+def axis_of(events: list[dict]) -> str:
+    """A fine-tune is charted in steps (its "epoch", each taught digit once, is no pass over
+    anything a class knows); every other training in epochs."""
+    return "step" if events and events[0].get("recipe") == "fine-tune" else "epoch"
+
+
+def _x(e: dict, axis: str, n_train: int | None) -> float:
+    if axis == "samples":
+        seen = e.get("samples", e.get("epoch", 0.0) * (n_train or 0))
+        return seen / 1000
+    return e.get(axis, 0.0)
+
+
+def _rate_label(before: float | None, e: dict) -> str:
+    after = e.get("learning_rate")
+    if before is None or after is None:
+        return f"learning rate x{e['lr_factor']:g}"
+    return f"learning rate {before:.2g} -> {after:.2g}"
+
+
+def curve_rows(events: list[dict], axis: str = "epoch", n_train: int | None = None):
+    """(rows, marks): one row per point of each series (x, series, loss, error %), and one per
+    pause or rate change (x, label); x counts `axis` (AXES; "samples" falls back to epochs times
+    `n_train` for curves saved without it). The smoothed line is a centred moving mean over
     WINDOW points: unlike an exponential average it does not lag behind a falling curve."""
-    rows, marks, train = [], [], []
+    rows, marks, train, rate = [], [], [], None
     for e in events:
-        kind, epoch = e["kind"], e.get("epoch", 0.0)
+        kind, x = e["kind"], _x(e, axis, n_train)
         if kind == STEP and "loss" in e:
             err = max(FLOOR, 100 * (1 - e["accuracy"]))
-            train.append({"epoch": epoch, "series": "training", "loss": e["loss"], "error": err})
+            train.append({"x": x, "series": "training", "loss": e["loss"], "error": err})
         elif kind == EVAL and (key := held_out_key(e)):
             name = "test" if key.startswith("test") else "validation"
-            err = max(FLOOR, 100 * (1 - e[key]))
-            rows.append(
-                {
-                    "epoch": epoch,
-                    "series": name,
-                    "loss": e[key.replace("accuracy", "loss")],
-                    "error": err,
-                }
-            )
+            loss, err = e[key.replace("accuracy", "loss")], max(FLOOR, 100 * (1 - e[key]))
+            rows.append({"x": x, "series": name, "loss": loss, "error": err})
         elif kind == PAUSE:
-            marks.append({"epoch": epoch, "label": "paused"})
+            marks.append({"x": x, "label": "paused"})
         elif kind == RATE:
-            marks.append({"epoch": epoch, "label": f"rate x{e['lr_factor']:g}"})
+            marks.append({"x": x, "label": _rate_label(rate, e)})
+        rate = e.get("learning_rate", rate)
     half = WINDOW // 2
     for i, row in enumerate(train):
         near = train[max(0, i - half) : i + half + 1]
         mean = {f: sum(r[f] for r in near) / len(near) for f in ("loss", "error")}
-        rows.append({"epoch": row["epoch"], "series": "training (smoothed)", **mean})
+        rows.append({"x": row["x"], "series": "training (smoothed)", **mean})
     return train + rows, marks
 
 
 def charts_ui(events: list[dict]) -> None:
     """The two charts, side by side, from a training's events."""
-    rows, marks = curve_rows(events)
+    axis = axis_of(events)
+    rows, marks = curve_rows(events, axis)
     if not rows:
         return
     c1, c2 = st.columns(2)
     with c1:
         st.altair_chart(
-            _chart(rows, marks, "loss", "loss (log scale)"), width="stretch", alt="the loss curves"
+            _chart(rows, marks, "loss", "loss (log scale)", axis),
+            width="stretch",
+            alt="the loss curves",
         )
     with c2:
         st.altair_chart(
-            _chart(rows, marks, "error", "mistakes per 100 digits (log scale)"),
+            _chart(rows, marks, "error", "mistakes per 100 digits (log scale)", axis),
             width="stretch",
             alt="the mistakes curves",
         )
     st.caption(
         "Faint: each stretch of training batches; dark: the same, smoothed; red dots: digits the "
         "network never trains on (2,000 of them, at each evaluation). "
-        "An epoch is one pass over the training digits."
+        + (
+            "A fine-tune is counted in steps: batches of your digits mixed with MNIST's."
+            if axis == "step"
+            else "An epoch is one pass over the training digits."
+        )
     )
 
 
@@ -84,16 +113,16 @@ def warm() -> None:
     """Altair and pandas imported and one chart built, before the first training's first point
     (1.3 s on a busy 2-core CPU, which the first curve point waited for)."""
     _chart(
-        [{"epoch": 0.0, "series": "training", "loss": 1.0, "error": 1.0}], [], "loss", "loss"
+        [{"x": 0.0, "series": "training", "loss": 1.0, "error": 1.0}], [], "loss", "loss"
     ).to_dict()
 
 
-def _chart(rows: list[dict], marks: list[dict], field: str, title: str):
+def _chart(rows: list[dict], marks: list[dict], field: str, title: str, axis: str = "epoch"):
     import altair as alt  # with pandas: 0.5 s to import, and the first page has no chart
     import pandas as pd
 
     data = pd.DataFrame(rows)
-    x = alt.X("epoch:Q", title="epochs (passes over the training digits)")
+    x = alt.X("x:Q", title=AXES[axis])
     present = [name for name in COLOURS if name in set(data.series)]
     y = alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log"))
     colour = alt.Color(
@@ -119,7 +148,7 @@ def _chart(rows: list[dict], marks: list[dict], field: str, title: str):
             x,
             y,
             colour,
-            tooltip=[alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip(f"{field}:Q", format=".3g")],
+            tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip(f"{field}:Q", format=".3g")],
         ),
     ]
     layers += _mark_layers(alt, pd, x, marks)
@@ -130,7 +159,7 @@ def _mark_layers(alt, pd, x, marks: list[dict]) -> list:
     """Pauses and rate changes: a dashed rule with its label at the top of the chart."""
     if not marks:
         return []
-    rules = alt.Chart(pd.DataFrame(marks)).encode(x=alt.X("epoch:Q"))
+    rules = alt.Chart(pd.DataFrame(marks)).encode(x=alt.X("x:Q"))
     label = rules.mark_text(
         align="left", baseline="top", dx=3, y=2, color="#374151", fontSize=11
     ).encode(text="label:N")

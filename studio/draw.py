@@ -29,16 +29,25 @@ PAGE_STYLE = (
     f"@media({NARROW}){{.st-key-reading{{display:block}}}}</style>"
 )
 # The canvas' own toolbar (undo, redo, clear: real buttons) shows only while a mouse hovers over
-# the canvas. Pinned, finger-sized and with words beside the icons, a touch screen and a keyboard
-# reach them too. The canvas lives in a shadow root, where the page's styles do not reach: a
-# small script puts this style inside it.
+# the canvas. Pinned, finger-sized (44 px) and with words beside the icons, a touch screen and a
+# keyboard reach them too. Its Edit button (Fabric's select mode) is hidden: one click there turned
+# drawing off with no word of it, and the toolbar re-laid itself out under the finger; its send
+# arrow too, since every stroke is read as it ends. The canvas lives in a shadow root, where the
+# page's styles do not reach: a small script puts this style inside it.
 CANVAS_STYLE = (
-    ".dc-toolbar{opacity:1!important;top:-3.3rem!important}.dc-root{margin-top:3.4rem}"
-    ".dc-icon-button{min-width:2.5rem;min-height:2.5rem}"
+    # Anchored at the canvas' left edge (the component anchors it at the right, and a narrow
+    # column then pushed Undo off the screen's left edge).
+    ".dc-toolbar{opacity:1!important;top:-3.5rem!important;left:0;right:auto;padding-left:0}"
+    ".dc-root{margin-top:3.6rem}"
+    '.dc-icon-button[aria-label="Edit"],.dc-icon-button[aria-label^="Update the app"],'
+    '.dc-icon-button[aria-label="Delete selected"],.dc-icon-button[aria-label="Send backward"]'
+    "{display:none!important}"
+    ".dc-icon-button{min-width:44px;min-height:44px}"
     '.dc-icon-button[aria-label="Undo"]::after{content:"Undo";margin-left:.3rem}'
+    '.dc-icon-button[aria-label="Redo"]::after{content:"Redo";margin-left:.3rem}'
     '.dc-icon-button[aria-label^="Reset"]::after{content:"Clear";margin-left:.3rem}'
-    '.dc-icon-button[aria-label="Undo"],.dc-icon-button[aria-label^="Reset"]'
-    "{width:auto!important;padding:0 .5rem;font-size:.9rem}"
+    '.dc-icon-button[aria-label="Undo"],.dc-icon-button[aria-label="Redo"],'
+    '.dc-icon-button[aria-label^="Reset"]{width:auto!important;padding:0 .5rem;font-size:.9rem}'
 )
 _DRESS_CANVAS_JS = """
 export default function ({ data }) {

@@ -1,5 +1,7 @@
-"""Live predictions: twenty fixed test digits and the visitor's drawing, read again by the network
-being trained at every evaluation, mistakes in red (as TensorFlow.js' MNIST example does).
+"""Live predictions: twenty fixed digits the network never trains on and the visitor's drawing,
+read again by the network being trained at every evaluation (as TensorFlow.js' MNIST example
+does), from before its first step: a tick for right, a cross for wrong, in blue and orange, which
+colour-blind eyes tell apart too.
 
 The training reads them between two of its steps (mnist_demo/training/reporter.py); this panel only shows
 what the last evaluation said. One HTML element: inline images, no files to fetch.
@@ -13,11 +15,14 @@ from html import escape
 import numpy as np
 import streamlit as st
 
-from mnist_demo.events import EVAL, PANEL
+from mnist_demo.events import EVAL, panel_images
 from studio import state
 from studio.cards import seen_png
 
-WRONG, RIGHT, MUTED = "#dc2626", "#15803d", "#6b7280"
+# Okabe and Ito's blue and vermillion: apart under every common colour blindness, and each with
+# its symbol, so that colour is never the only sign.
+WRONG, RIGHT, MUTED = "#d55e00", "#0072b2", "#6b7280"
+TICK, CROSS = "\u2713", "\u2717"
 
 
 def live_panel_ui(events: list[dict]) -> None:
@@ -27,7 +32,7 @@ def live_panel_ui(events: list[dict]) -> None:
     figures = []
     for i, (image, label) in enumerate(digits):
         read = last["panel"][i] if last and i < len(last["panel"]) else None
-        figures.append(_figure(image, f"test digit {label}", read, label))
+        figures.append(_figure(image, f"held-out digit {label}", read, label))
     drawing = st.session_state.get(state.SEEN)
     read = last.get("drawing") if last and drawing is not None else None
     figures.append(_figure(drawing, "your drawing", read, None))
@@ -38,9 +43,11 @@ def live_panel_ui(events: list[dict]) -> None:
     )
     wrong = sum(1 for i, (_, y) in enumerate(digits) if last and last["panel"][i] != y)
     st.caption(
-        f"Read again at every evaluation (step {last['step']:,}): {wrong} of {len(digits)} wrong."
+        f"Digits it never trains on, read again at every evaluation (step {last['step']:,}): "
+        f"{wrong} of {len(digits)} wrong ({CROSS})."
         if last
-        else "The network reads these at its first evaluation: red is a mistake."
+        else f"The network reads these before its first step and at every evaluation: {TICK} "
+        f"right, {CROSS} wrong."
     )
 
 
@@ -51,13 +58,12 @@ def _panel_pngs(images: bytes, labels: tuple) -> tuple:
 
 
 def panel_digits() -> tuple:
-    """((PNG data URI, label), ...) of the panel's test digits; () without MNIST."""
+    """((PNG data URI, label), ...) of the panel's digits; () without MNIST."""
     data, _ = state.mnist_or_error()
     if data is None:
         return ()
-    pick = [i for i in PANEL if i < len(data.x_test)]
-    x = np.ascontiguousarray(data.x_test[pick])
-    return _panel_pngs(x.tobytes(), tuple(int(v) for v in data.y_test[pick]))
+    x, y = panel_images(data)
+    return _panel_pngs(np.ascontiguousarray(x).tobytes(), tuple(int(v) for v in y))
 
 
 def _figure(image, name: str, read: int | None, label: int | None) -> str:
@@ -67,9 +73,12 @@ def _figure(image, name: str, read: int | None, label: int | None) -> str:
     else:
         word_none = False
         image = image if isinstance(image, str) else seen_png(image)
-    wrong = read is not None and label is not None and read != label
-    colour = WRONG if wrong else RIGHT if read is not None and label is not None else MUTED
-    word = f"predicted {read}" if read is not None else "not read yet"
+    judged = read is not None and label is not None
+    wrong = judged and read != label
+    colour = WRONG if wrong else RIGHT if judged else MUTED
+    mark = (CROSS if wrong else TICK) if judged else ""
+    verdict = (" wrong" if wrong else " right") if judged else ""
+    word = f"predicted {read} {mark}{verdict}".strip() if read is not None else "not read yet"
     if word_none:
         word = "nothing drawn"
     alt = escape(f"{name}: {word}")
@@ -77,7 +86,7 @@ def _figure(image, name: str, read: int | None, label: int | None) -> str:
         f'<img src="{image}" alt="{alt}" width="44" height="44" style="image-rendering:pixelated;'
         f'border:2px solid {colour};border-radius:4px">'
     )
-    shown = "?" if read is None else str(read)
+    shown = "?" if read is None else f"{read} {mark}".strip()
     return (
         f'<figure style="margin:0;text-align:center" title="{alt}">{picture}'
         f'<figcaption style="font-size:13px;color:{colour};font-weight:700">{shown}'

@@ -8,7 +8,7 @@ import streamlit as st
 from mnist_demo import MODEL_KINDS
 from mnist_demo.events import curves
 from studio import state
-from studio.charts import curve_rows
+from studio.charts import AXES, curve_rows
 
 MAX_COMPARED = 5
 HEIGHT = 330
@@ -30,12 +30,12 @@ def add_run(result, events: list[dict]) -> None:
 
 def runs_ui(saved) -> None:
     """Choose up to five runs (this session's, and saved models' curves) and overlay them."""
-    session_runs = {run["name"]: run["curves"] for run in st.session_state.get(state.RUNS, [])}
-    options = dict(session_runs)
+    runs = st.session_state.get(state.RUNS, [])
+    options = {run["name"]: (run["curves"], None) for run in runs}
     for m in saved:
         if m.error is None and m.meta.get("curves"):
             acc = f" ({m.accuracy:.2%})" if m.accuracy is not None else ""
-            options[f"saved: {m.name}{acc}"] = m.meta["curves"]
+            options[f"saved: {m.name}{acc}"] = (m.meta["curves"], _trained_on(m.meta))
     if not options:
         return
     with st.expander(f"Compare runs ({len(options)})", expanded=False):
@@ -64,24 +64,33 @@ def runs_ui(saved) -> None:
             )
 
 
-def _overlay(runs: dict[str, list[dict]], field: str, title: str):
+def _trained_on(meta: dict) -> int | None:
+    """The digits a saved run's epoch passed over, for curves saved without their count."""
+    n = meta.get("train_images")
+    split = (meta.get("settings") or {}).get("validation_split") or 0.0
+    return None if n is None else n - int(n * split)
+
+
+def _overlay(runs: dict[str, tuple], field: str, title: str):
+    """Runs on one axis that means the same for all: the digits each has trained on (a
+    fine-tune's and a long run's epochs are not alike; their digits are)."""
     import altair as alt
     import pandas as pd
 
     want = ("training (smoothed)",) if field == "loss" else ("test", "validation")
     rows = [
         {**row, "run": name}
-        for name, events in runs.items()
-        for row in curve_rows(events)[0]
+        for name, (events, n_train) in runs.items()
+        for row in curve_rows(events, "samples", n_train)[0]
         if row["series"] in want
     ]
     if not rows:
-        return alt.Chart(pd.DataFrame({"epoch": []})).mark_line()
+        return alt.Chart(pd.DataFrame({"x": []})).mark_line()
     return (
         alt.Chart(pd.DataFrame(rows))
         .mark_line(point=field == "error")
         .encode(
-            alt.X("epoch:Q", title="epochs (passes over the training digits)"),
+            alt.X("x:Q", title=AXES["samples"]),
             alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log")),
             alt.Color("run:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
         )

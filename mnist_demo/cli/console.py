@@ -32,14 +32,23 @@ class Progress:
 
     @staticmethod
     def line(e: dict) -> str:
-        held_out = held_out_key(e)
-        return (
-            f"step {e['step']}/{e['total_steps']} epoch {e['epoch']:.2f} "
-            f"loss {e.get('loss', float('nan')):.4f} acc {e.get('accuracy', float('nan')):.4f}"
-            + (f" {HELD_OUT[held_out]} acc {e[held_out]:.4f}" if held_out else "")
-            + f" | {e['samples_per_s']:,.0f} samples/s"
-            + ("" if (left := seconds_left(e)) is None else f", {left:.0f} s left")
+        """One progress line: a step event's training loss and accuracy, an evaluation's
+        held-out ones (each event says only what it measured: no "nan" for the rest)."""
+        parts = [f"step {e['step']}/{e['total_steps']} epoch {e['epoch']:.2f}"]
+        if "loss" in e:
+            parts.append(f"loss {e['loss']:.4f} acc {e['accuracy']:.4f}")
+        if held_out := held_out_key(e):
+            loss = e.get(held_out.replace("accuracy", "loss"))
+            parts.append(
+                f"{HELD_OUT[held_out]}"
+                + ("" if loss is None else f" loss {loss:.4f}")
+                + f" acc {e[held_out]:.4f}"
+            )
+        left = seconds_left(e)
+        speed = f"{e['samples_per_s']:,.0f} samples/s" + (
+            "" if left is None else f", {left:.0f} s left"
         )
+        return " ".join(parts) + " | " + speed
 
     def close(self) -> None:
         if self.tty:

@@ -123,6 +123,11 @@ class TrainingJob:
         return not self._thread.is_alive()
 
     @property
+    def runner(self) -> Runner | None:
+        """The runner of this job's training, while it runs."""
+        return self._steering.live
+
+    @property
     def state(self) -> str:
         with self._lock:
             return self._state

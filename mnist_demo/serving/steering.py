@@ -59,6 +59,11 @@ class Steering:
         with self._lock:
             self._live = None
 
+    @property
+    def live(self) -> Runner | None:
+        with self._lock:
+            return self._live
+
     def stop_now(self) -> None:
         """Stop the running training now, not at the job thread's next look."""
         with self._lock:

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_demo.data import Mnist, to_float
-from mnist_demo.events import PANEL
+from mnist_demo.events import panel_images, panel_indices
 from mnist_demo.nets.inference import batch_function, evaluate
 from mnist_demo.nets.models import build_model, resolve_precision
 from mnist_demo.training.augment import augment_batch
@@ -156,7 +156,15 @@ def _split(recipe: Recipe, data: Mnist):
             data.y_train[:cut],
             (data.x_train[cut:], data.y_train[cut:]),
         )
-    return data.x_train, data.y_train, (data.x_test, data.y_test)
+    keep = _without_panel(len(data.x_train))
+    return data.x_train[keep], data.y_train[keep], (data.x_test, data.y_test)
+
+
+def _without_panel(n: int) -> np.ndarray:
+    """Every training digit but the live panel's: the panel shows digits never trained on."""
+    keep = np.ones(n, bool)
+    keep[panel_indices(n)] = False
+    return keep
 
 
 def _train_dataset(x: np.ndarray, y: np.ndarray, recipe: Recipe):
@@ -186,7 +194,6 @@ def _subset(x: np.ndarray, y: np.ndarray):
 
 
 def _panel(data: Mnist):
-    """The live panel's test digits (events.PANEL), where the test set has them."""
-    pick = [i for i in PANEL if i < len(data.x_test)]
-    pick = pick or list(range(min(len(PANEL), len(data.x_test))))
-    return to_float(data.x_test[pick]), data.y_test[pick].astype(np.int64)
+    """The live panel's digits (events.panel_images), as float32 inputs and int labels."""
+    x, y = panel_images(data)
+    return to_float(x), np.asarray(y).astype(np.int64)

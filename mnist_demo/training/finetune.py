@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_demo.data import Mnist
+from mnist_demo.events import panel_indices
 from mnist_demo.training import engine
 from mnist_demo.training.augment import augment_batch
 from mnist_demo.training.control import Control
@@ -152,7 +153,8 @@ def _mixed(x_taught, y_taught, data: Mnist, recipe: Recipe):
     """Batches of TAUGHT_SHARE taught digits (with replacement), the rest MNIST training digits, all
     augmented as training augments."""
     rng = np.random.default_rng(recipe.seed)
-    pick = np.sort(rng.choice(len(data.x_train), min(REPLAY, len(data.x_train)), replace=False))
+    pool = np.flatnonzero(~np.isin(np.arange(len(data.x_train)), panel_indices(len(data.x_train))))
+    pick = np.sort(rng.choice(pool, min(REPLAY, len(pool)), replace=False))
     n_taught = max(1, round(recipe.batch_size * TAUGHT_SHARE))
 
     def stream(x, y, n):

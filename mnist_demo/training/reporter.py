@@ -6,7 +6,8 @@ since the last event instead, recovered exactly from the running means: no reset
 
 Held-out curves: a fixed subset of the held-out images (EVAL_IMAGES) is evaluated every
 `eval_steps` steps and at the end of every round, in this thread, between two steps: the weights
-cannot change under it. The same call reads the panel of test digits and the caller's drawing.
+cannot change under it. The same call reads the live panel's digits and the caller's drawing; the first comes
+before the first step.
 """
 
 from __future__ import annotations
@@ -68,7 +69,11 @@ class Reporter(keras.callbacks.Callback):
             self.budget = BudgetFit(self.recipe, self.plan.total_steps, schedule, self.speed)
             self._set_total(self.budget.total)
         self.t0 = self.last_t = time.perf_counter()
-        self._emit({"kind": START, **self._base(time.perf_counter()), **self._rate_now()})
+        start = {"kind": START, "recipe": self.recipe.name, "model": self.recipe.model}
+        self._emit({**start, **self._base(time.perf_counter()), **self._rate_now()})
+        # Before the first step: the curves start at the network as it is (a fresh one guesses,
+        # about 90% wrong) and the live panel shows it misreading, so that learning shows.
+        self._evaluate()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.round = epoch

@@ -36,4 +36,30 @@ def test_held_out_points_are_error_rates_in_percent_and_marks_say_what_happened(
     assert series(rows, "test", "error") == pytest.approx([10.0, 5.0, 100 / 30, 2.5])
     assert series(rows, "test", "loss") == pytest.approx([0.1, 0.05, 1 / 30, 0.025])
     assert series(rows, "training", "error")[0] == pytest.approx(49.0)
-    assert marks == [{"epoch": 1.4, "label": "paused"}, {"epoch": 2.7, "label": "rate x0.3"}]
+    assert marks == [{"x": 1.4, "label": "paused"}, {"x": 2.7, "label": "learning rate x0.3"}]
+
+
+def test_a_rate_change_reads_from_the_rate_before_to_the_rate_after():
+    evs = events()
+    for e in evs:
+        if e["kind"] == "step":
+            e["learning_rate"] = 0.003
+    rate = next(e for e in evs if e["kind"] == "rate")
+    rate["learning_rate"] = 0.0009
+    _, marks = curve_rows(evs)
+    assert marks[-1]["label"] == "learning rate 0.003 -> 0.0009"
+
+
+def test_a_fine_tune_is_charted_in_steps_and_compared_runs_in_digits_seen():
+    from studio.charts import axis_of
+
+    evs = [{"kind": "start", "recipe": "fine-tune", "step": 0, "epoch": 0.0}, *events()]
+    assert axis_of(evs) == "step" and axis_of(events()) == "epoch"
+    rows, _ = curve_rows(evs, axis_of(evs))
+    assert series(rows, "test", "x").tolist() == [10, 20, 30, 40]  # the steps, not epochs
+    # Curves saved without a digit count: epochs times the digits an epoch passes over.
+    rows, _ = curve_rows(events(), "samples", n_train=57_000)
+    assert series(rows, "test", "x") == pytest.approx([57.0, 114.0, 171.0, 228.0])
+    with_samples = [{**e, "samples": e["step"] * 128} for e in events()]
+    rows, _ = curve_rows(with_samples, "samples")
+    assert series(rows, "test", "x") == pytest.approx([1.28, 2.56, 3.84, 5.12])

@@ -43,6 +43,9 @@ def test_train_then_evaluate_a_small_slice(tmp_path, mnist_path):
     )  # fmt: skip
     assert code == 0, err
     assert "test accuracy" in out and save.exists()
+    # Progress lines (not a terminal: one per evaluation) say what each event measured.
+    progress = [line for line in out.splitlines() if line.startswith("step ")]
+    assert any(" test loss " in line for line in progress) and "nan" not in out
     meta = json.loads(save.with_suffix(".json").read_text())
     assert meta["model"] == "mlp" and meta["steps"] == 40 and "train mlp" in meta["command"]
     assert meta["settings"]["average_steps"] == 20  # the saved model is the averaged one

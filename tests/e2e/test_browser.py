@@ -319,7 +319,7 @@ SAW_STOPPING = """() => {
 
 
 def panel_alts(page) -> list[str]:
-    images = page.locator(".stHtml img[alt^='test digit'], .stHtml img[alt^='your drawing']")
+    images = page.locator(".stHtml img[alt^='held-out digit'], .stHtml img[alt^='your drawing']")
     return [images.nth(i).get_attribute("alt") for i in range(images.count())]
 
 
@@ -335,12 +335,16 @@ def test_the_training_view_can_be_read_paused_steered_and_stopped(page):
     expect(progress).to_contain_text("samples/s", timeout=SLOW)
     expect(page.get_by_text("Live predictions")).to_be_visible(timeout=UI)
     panel = page.locator(".stHtml img[alt*=': predicted']")
-    expect(panel).to_have_count(21, timeout=UI)  # 20 test digits and the drawing, all read
+    expect(panel).to_have_count(21, timeout=UI)  # 20 held-out digits and the drawing, all read
     first = panel_alts(page)
     assert len(first) == 21 and first[-1].startswith("your drawing: predicted")
+    # Right and wrong are told by a symbol as well as a colour, in the alt text and on screen.
+    assert all(a.endswith(("\u2713 right", "\u2717 wrong")) for a in first[:20]), first
+    shown = page.locator(".stHtml figcaption").all_inner_texts()
+    assert sum(t.endswith(("\u2713", "\u2717")) for t in shown) >= 20
     page.wait_for_function(  # the readings change as the network learns
         "([first]) => { const now = [...document.querySelectorAll('.stHtml img[alt]')]"
-        ".map(i => i.alt).filter(a => a.startsWith('test digit'));"
+        ".map(i => i.alt).filter(a => a.startsWith('held-out digit'));"
         " return now.length === 20 && now.join() !== first.slice(0, 20).join(); }",
         arg=[first],
         timeout=UI,

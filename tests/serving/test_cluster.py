@@ -83,7 +83,7 @@ def test_a_killed_actor_is_a_clear_message_and_frees_its_slot(on_ray, small):
     recipe = get_recipe("mlp", "fast").with_(epochs=500)
     job = TrainingJob(recipe, lambda: small, slots).start()
     until_a_step(job)
-    ray.kill(job._live.actor)
+    ray.kill(job.runner.actor)
     assert job.wait_end(120)
     view = job.view()
     assert view.state == FAILED and cluster.LOST in view.error, view.error

@@ -69,10 +69,11 @@ def test_several_steps_per_call_still_count_every_step(small, monkeypatch):
     )
     steps = [e["step"] for e in seen if e["kind"] == "step"]
     # 2,000 images make 20 steps an epoch: 30 steps are two rounds of 15, five steps a call,
-    # and a held-out evaluation every quarter epoch (5 steps) as well as at each round's end.
+    # and a held-out evaluation before the first step, every quarter epoch (5 steps) and at each
+    # round's end.
     assert steps == [5, 10, 15, 20, 25, 30] and res.steps == 30
     assert [e["samples"] for e in seen if e["kind"] == "step"][-1] == 3000
-    assert [e["step"] for e in seen if e["kind"] == "eval"] == [5, 10, 15, 20, 25, 30]
+    assert [e["step"] for e in seen if e["kind"] == "eval"] == [0, 5, 10, 15, 20, 25, 30]
 
 
 def test_validation_split_reports_val_metrics(small):
@@ -240,8 +241,28 @@ def test_evaluations_read_the_panel_and_the_drawing_and_stop_skips_them(small, m
     train(quick(epochs=3), small, subscribers=[stop_after_two], control=control)
     evals = [e for e in seen if e["kind"] == "eval"]
     assert len(evals) == 2  # none after the stop: the final evaluation follows at once
-    # The first 500 test images hold 10 of the panel's 20 digits.
-    assert all(len(e["panel"]) == 10 and 0 <= e["drawing"] <= 9 for e in evals)
+    # A slice of 2,000 training digits lacks the panel's tail: its first 20 test digits instead.
+    assert all(len(e["panel"]) == 20 and 0 <= e["drawing"] <= 9 for e in evals)
     assert evals[0]["eval_images"] == 500  # the whole held-out set here: under 2,000
     finals = [e for e in seen if e["kind"] == "final"]
     assert finals[-1]["done"] == finals[-1]["total"] == len(small.x_test)
+
+
+@pytest.mark.parametrize(("kind", "steps"), [("mlp", 150), ("cnn", 60)])
+def test_the_live_panel_shows_learning(mnist, kind, steps):
+    """The panel is read before the first step (a fresh network misreads most of it) and at
+    every evaluation; by the end of a short training it reads nearly all of it. Its digits are
+    two of each class from the training set's tail, and no training trains on them."""
+    from mnist_demo.events import panel_images
+    from mnist_demo.training.engine import mnist_feed
+
+    _, y = panel_images(mnist)
+    assert sorted(y.tolist()) == sorted(list(range(10)) * 2)
+    recipe = get_recipe(kind, "fast").with_(steps=steps, epochs=None, seed=3)
+    assert mnist_feed(recipe, mnist).n_train == len(mnist.x_train) - 20
+    events = []
+    train(recipe, mnist, subscribers=[events.append])
+    evals = [e for e in events if e["kind"] == "eval"]
+    wrong = [sum(int(read != label) for read, label in zip(e["panel"], y)) for e in evals]
+    assert evals[0]["step"] == 0 and wrong[0] >= 12
+    assert wrong[-1] <= 4
