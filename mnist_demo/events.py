@@ -1,7 +1,7 @@
 """The metric events the training engine emits, and how a front end reads them.
 
-An event is a plain dict: "kind" (one of those below; the start event also names the "recipe"
-and the "model"), "step", "total_steps", "epoch",
+An event is a plain dict: "kind" (one of those below; the start event also names the "recipe",
+the "model", its "batch_size" and "n_train", the digits an epoch passes over), "step", "total_steps", "epoch",
 "samples", "elapsed" (seconds of training, pauses and evaluations left out), "samples_per_s" and
 "wall" (the clock time it happened, time.time()) and "left_s" (seconds left, evaluations
 included, or None until the speed is known: see reporter.py).

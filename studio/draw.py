@@ -24,9 +24,14 @@ PEN = (8, 40, 20)  # the pen width slider: min, max, default
 NARROW = "max-width:640px"  # where Streamlit stacks columns: the predictions go below the canvas
 # On a narrow screen a strip under the canvas repeats each model's digit, which the stacked
 # columns would push below the fold.
+# While a training runs its curves and live panel are redrawn every 1.5 s; Streamlit fades what a
+# rerun has not redrawn yet, and the charts read faded a quarter of the time. They are current
+# until replaced: never faded.
 PAGE_STYLE = (
     f"<style>.st-key-reading{{display:none}}"
-    f"@media({NARROW}){{.st-key-reading{{display:block}}}}</style>"
+    f"@media({NARROW}){{.st-key-reading{{display:block}}}}"
+    ".st-key-curves [data-stale=true],.st-key-progress [data-stale=true]"
+    "{opacity:1!important;transition:none!important}</style>"
 )
 # The canvas' own toolbar (undo, redo, clear: real buttons) shows only while a mouse hovers over
 # the canvas. Pinned, finger-sized (44 px) and with words beside the icons, a touch screen and a

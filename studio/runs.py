@@ -8,9 +8,10 @@ import streamlit as st
 from mnist_demo import MODEL_KINDS
 from mnist_demo.events import curves
 from studio import state
-from studio.charts import AXES, curve_rows
+from studio.charts import AXES, axis_style, curve_rows, legend, styled
 
 MAX_COMPARED = 5
+TITLES = ("training loss, smoothed (log)", "test mistakes per 100 digits (log)")
 HEIGHT = 330
 
 
@@ -47,21 +48,10 @@ def runs_ui(saved) -> None:
         label = "Runs to overlay (up to five)"
         chosen = st.multiselect(label, names, max_selections=MAX_COMPARED, key=state.COMPARED)
         if chosen:
-            c1, c2 = st.columns(2)
-            c1.altair_chart(
-                _overlay(
-                    {n: options[n] for n in chosen}, "loss", "training loss, smoothed (log scale)"
-                ),
-                width="stretch",
-            )
-            c2.altair_chart(
-                _overlay(
-                    {n: options[n] for n in chosen},
-                    "error",
-                    "test mistakes per 100 digits (log scale)",
-                ),
-                width="stretch",
-            )
+            picked = {n: options[n] for n in chosen}
+            for col, field, title in zip(st.columns(2), ("loss", "error"), TITLES):
+                chart = styled(_overlay(picked, field, title))
+                col.altair_chart(chart, width="stretch", theme=None)
 
 
 def _trained_on(meta: dict) -> int | None:
@@ -88,11 +78,11 @@ def _overlay(runs: dict[str, tuple], field: str, title: str):
         return alt.Chart(pd.DataFrame({"x": []})).mark_line()
     return (
         alt.Chart(pd.DataFrame(rows))
-        .mark_line(point=field == "error")
+        .mark_line(point=field == "error", strokeWidth=3)
         .encode(
-            alt.X("x:Q", title=AXES["samples"]),
-            alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log")),
-            alt.Color("run:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
+            alt.X("x:Q", title=AXES["samples"], axis=axis_style()),
+            alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log"), axis=axis_style()),
+            alt.Color("run:N", title=None, legend=legend(orient="bottom", columns=1)),
         )
         .properties(height=HEIGHT)
     )

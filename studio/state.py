@@ -7,6 +7,7 @@ shared by every session: read-only (a loaded model, MNIST, the list of saved mod
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -167,10 +168,20 @@ def keep_warm():
 
 
 @st.cache_resource(show_spinner=False)
-def warm_up(paths: tuple[str, ...]) -> bool:
+def warm_up(paths: tuple[str, ...]) -> threading.Thread:
     """Once per server, when its first page has been painted: import TensorFlow, load and compile
     the models that answer first. Without it the first stroke waited 3.1 s for all that (later
-    ones 0.26 s); now whoever draws first waits only if they draw within those few seconds."""
+    ones 0.26 s); now whoever draws first waits only if they draw within those few seconds.
+
+    In a thread of its own, not at the end of the first page's run: a Train pressed while that
+    run was still warming (seconds) left the page without its fragments ("The fragment with id
+    ... does not exist anymore"), at "Preparing..." for good."""
+    thread = threading.Thread(target=_warm_up, args=(paths,), name="warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_up(paths: tuple[str, ...]) -> None:
     for path in paths:
         try:
             stat = Path(path).stat()
@@ -187,7 +198,6 @@ def warm_up(paths: tuple[str, ...]) -> bool:
         cluster_size()
     elif jobs.ISOLATE:
         prewarm()  # a training process waits for the first Train (warm.py)
-    return True
 
 
 def saved_models() -> list[SavedModel]:

@@ -85,12 +85,15 @@ def _watch_ui(job, active: bool) -> None:
     pressed = st.session_state.get(state.STOP_PRESSED) is job
     every = STOPPING_REFRESH_S if pressed or job.view().stopping else REFRESH_S
     live = active or pressed
-    st.fragment(run_every=every if live else None)(live_ui)()
-    st.fragment(run_every=CURVES_REFRESH_S if live else None)(live_curves_ui)()
+    with st.container(key="progress"):  # the page's style keeps both from fading
+        st.fragment(run_every=every if live else None)(live_ui)()
+    with st.container(key="curves"):
+        st.fragment(run_every=CURVES_REFRESH_S if live else None)(live_curves_ui)()
 
 
 def _last_run_ui(events: list[dict]) -> None:
-    curves_ui(events)  # the last training's curves stay in view
+    with st.container(key="curves"):
+        curves_ui(events)  # the last training's curves stay in view
     st.download_button(
         "Download this run's curves (JSON)",
         json.dumps(events),

@@ -69,7 +69,13 @@ class Reporter(keras.callbacks.Callback):
             self.budget = BudgetFit(self.recipe, self.plan.total_steps, schedule, self.speed)
             self._set_total(self.budget.total)
         self.t0 = self.last_t = time.perf_counter()
-        start = {"kind": START, "recipe": self.recipe.name, "model": self.recipe.model}
+        start = {
+            "kind": START,
+            "recipe": self.recipe.name,
+            "model": self.recipe.model,
+            "batch_size": self.recipe.batch_size,
+            "n_train": self.n_train,
+        }
         self._emit({**start, **self._base(time.perf_counter()), **self._rate_now()})
         # Before the first step: the curves start at the network as it is (a fresh one guesses,
         # about 90% wrong) and the live panel shows it misreading, so that learning shows.

@@ -192,7 +192,7 @@ def test_mlp_training_is_live_and_stoppable(page):
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text(re.compile(r"Stopped: MLP trained"))).to_be_visible(timeout=SLOW)
     choose_session_model(page, "MLP")
-    expect(page.get_by_text("Trained in this session")).to_be_visible()
+    expect(page.get_by_text("trained in this session", exact=True)).to_be_visible()
     expect(metric_value(page, "Prediction · MLP")).to_have_text(re.compile(r"^\d$"))
     no_traceback(page)
 
