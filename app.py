@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import state
+from studio import classview, state
 from studio.choose import first_answering, unusable_ui
 from studio.draw import canvas_ui, draw_and_predict_ui, style_ui
 from studio.report import report_ui
@@ -28,15 +28,25 @@ def main(canvas=canvas_ui) -> None:
     keep_keras_state()
     st.set_page_config(page_title="MNIST Studio", page_icon="✍️", layout="wide")
     state.init_state()
-    st.title("MNIST Studio")
-    st.caption(INTRO)
+    st.container(key="page-title").title("MNIST Studio")
+    with st.container(key="page-intro"):
+        st.caption(INTRO)
+    in_class = classview.toggle_ui()
     style_ui()
     saved = state.saved_models()
-    draw_and_predict_ui(canvas, saved)
+    if in_class:  # the canvas beside the training: one screen on a projector
+        left, right = st.columns([3, 7], gap="medium")
+        with left:
+            draw_and_predict_ui(canvas, saved)
+        with right:
+            training_ui()
+    else:
+        draw_and_predict_ui(canvas, saved)
     unusable_ui(saved)
     report_ui(saved)
-    st.divider()
-    training_ui()
+    if not in_class:
+        st.divider()
+        training_ui()
     runs_ui(saved)
     save_ui(saved)
     state.warm_up(first_answering(saved))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mnist_demo.events import EVAL, PAUSE, RATE, STEP, held_out_key
+from studio import classview
 
 HEIGHT = 330  # the whole chart: axes and legend take about 110 of it
 WINDOW = 5  # training points in the smoothed line's moving mean (about 2.5 s of training)
@@ -129,32 +130,34 @@ def curve_rows(events: list[dict], axis: str = "epoch", n_train: int | None = No
     return train + rows, marks
 
 
+CHARTS = (("loss", "loss (log scale)"), ("error", "mistakes per 100 digits (log scale)"))
+
+
 def charts_ui(events: list[dict]) -> None:
-    """The two charts, side by side, from a training's events."""
+    """The two charts, side by side, from a training's events; in the class view the mistakes
+    alone, in larger type (the loss is a toggle away)."""
     axis = axis_of(events)
     rows, marks = curve_rows(events, axis)
     if not rows:
         return
-    end = planned(events, axis)
-    c1, c2 = st.columns(2)
-    with c1:
-        st.altair_chart(
-            _chart(rows, marks, "loss", "loss (log scale)", axis),
-            width="stretch",
-            alt="the loss curves",
+    end, big = planned(events, axis), classview.on()
+    shown = CHARTS[1:] if big else CHARTS
+    for col, (field, title) in zip(st.columns(len(shown)), shown):
+        chart = _chart(rows, marks, field, title, axis, end, font=16 if big else 14)
+        alt_text = f"the {'loss' if field == 'loss' else 'mistakes'} curves"
+        col.altair_chart(
+            styled(chart, 16 if big else 14), width="stretch", theme=None, alt=alt_text
         )
-    with c2:
-        chart = _chart(rows, marks, "error", "mistakes per 100 digits (log scale)", axis, end)
-        st.altair_chart(styled(chart), width="stretch", theme=None, alt="the mistakes curves")
-    st.caption(
-        "Faint: each stretch of training batches; dark: the same, smoothed; red dots: digits the "
-        "network never trains on (2,000 of them, at each evaluation). "
-        + (
-            "A fine-tune is counted in steps: batches of your digits mixed with MNIST's."
-            if axis == "step"
-            else "An epoch is one pass over the training digits."
+    if not big:
+        st.caption(
+            "Faint: each stretch of training batches; dark: the same, smoothed; red dots: digits "
+            "the network never trains on (2,000 of them, at each evaluation). "
+            + (
+                "A fine-tune is counted in steps: batches of your digits mixed with MNIST's."
+                if axis == "step"
+                else "An epoch is one pass over the training digits."
+            )
         )
-    )
 
 
 def warm() -> None:
@@ -165,19 +168,19 @@ def warm() -> None:
     ).to_dict()
 
 
-def _chart(rows, marks, field: str, title: str, axis: str = "epoch", end: float | None = None):
+def _chart(rows, marks, field, title, axis="epoch", end=None, font: int = 14):
     import altair as alt  # with pandas: 0.5 s to import, and the first page has no chart
     import pandas as pd
 
     data = pd.DataFrame(rows)
     scale = alt.Scale(domain=[0, end], nice=False) if end else alt.Undefined
-    x = alt.X("x:Q", title=AXES[axis], scale=scale, axis=axis_style())
+    x = alt.X("x:Q", title=AXES[axis], scale=scale, axis=axis_style(font))
     present = [name for name in COLOURS if name in set(data.series)]
-    y = alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log"), axis=axis_style())
+    y = alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log"), axis=axis_style(font))
     colour = alt.Color(
         "series:N",
         title=None,
-        legend=legend(orient="bottom"),
+        legend=legend(font, orient="bottom"),
         scale=alt.Scale(domain=present, range=[COLOURS[n] for n in present]),
     )
     layers = [

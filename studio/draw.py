@@ -12,7 +12,7 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.drawing.canvas import decode_canvas_png
 from mnist_demo.drawing.preprocess import preprocess
 from mnist_demo.errors import DrawingError
-from studio import state
+from studio import classview, state
 from studio.cards import details_html, plain, reading_html, seen_png
 from studio.choose import Choice, choose_model
 from studio.inside import inside_ui
@@ -128,19 +128,25 @@ def canvas_ui(stroke_width: int) -> np.ndarray | None:
 def draw_and_predict_ui(canvas, saved) -> None:
     """The canvas and the predictions. A fragment: a stroke reruns only this part of the page,
     not the training panel below it."""
-    draw_col, pred_col = st.columns([1, 2], gap="large")
+    # In the class view the column is narrow: the predictions go under the canvas.
+    if classview.on():
+        draw_col, pred_col = st.container(), st.container()
+    else:
+        draw_col, pred_col = st.columns([1, 2], gap="large")
     with draw_col:
-        st.subheader("Draw")
+        st.container(key="head-draw").subheader("Draw")
         drawing = canvas(st.session_state.get(state.STROKE, PEN[2]))
         reading = st.container(key="reading").empty()  # shown on narrow screens only
-        st.slider("Pen width", *PEN, key=state.STROKE)
-        st.caption("Undo, redo and clear are the buttons above the canvas.")
+        with st.container(key="pen"):
+            st.slider("Pen width", *PEN, key=state.STROKE)
+        with st.container(key="canvas-hint"):
+            st.caption("Undo, redo and clear are the buttons above the canvas.")
     with pred_col:
-        st.subheader("Predictions")
+        st.container(key="head-predictions").subheader("Predictions")
         columns = st.columns(len(MODEL_KINDS), border=True)
         choices, slots = [], []
         for col, kind in zip(columns, MODEL_KINDS):
-            with col:
+            with col, st.container(key=f"choice-{kind}"):
                 choices.append(choose_model(kind, saved))
                 # Fixed places for the answer: written empty when there is none, so that a
                 # cleared canvas never leaves the last answer on screen.

@@ -37,7 +37,7 @@ def live_panel_ui(events: list[dict]) -> None:
     read = last.get("drawing") if last and drawing is not None else None
     figures.append(_figure(drawing, "your drawing", read, None))
     st.html(
-        '<div style="display:grid;grid-template-columns:repeat(7,1fr);gap:6px">'
+        '<div style="display:grid;grid-template-columns:repeat(7,minmax(0,1fr));gap:6px">'
         + "".join(figures)
         + "</div>"
     )
@@ -84,7 +84,7 @@ def _figure(image, name: str, read: int | None, label: int | None) -> str:
     alt = escape(f"{name}: {word}")
     picture = (
         f'<img src="{image}" alt="{alt}" width="44" height="44" style="image-rendering:pixelated;'
-        f'border:2px solid {colour};border-radius:4px">'
+        f'border:2px solid {colour};border-radius:4px;width:100%;max-width:44px;height:auto">'
     )
     shown = "?" if read is None else f"{read} {mark}".strip()
     return (

@@ -22,7 +22,7 @@ from mnist_demo.serving.jobs import (
     TrainingJob,
 )
 from mnist_demo.training.recipes import Recipe
-from studio import state
+from studio import classview, state
 from studio.form import recipe_ui
 from studio.progress import estimate_text
 from studio.streamlit_internals import session_liveness
@@ -37,16 +37,19 @@ RECIPE_LABELS = {
     "fast": "fast (a fixed length)",
     "seed": "seed (the tutorial's)",
 }
+SETTINGS = "Settings: network, recipe, length, batch, learning rate, seed"
 KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
 
 
 def training_ui() -> None:
-    st.subheader("Train a network")
+    st.container(key="head-train").subheader("Train a network")
     job = st.session_state.get(state.JOB)
     active = job is not None and job.state in ACTIVE
-    kind, recipe_name = _network_and_recipe_ui(active)
-    recipe = recipe_ui(kind, recipe_name, active)
-    st.caption(recipe.describe())
+    # The class view folds the form: the screen is for the canvas and the curves.
+    with st.expander(SETTINGS) if classview.on() else st.container():
+        kind, recipe_name = _network_and_recipe_ui(active)
+        recipe = recipe_ui(kind, recipe_name, active)
+        st.caption(recipe.describe())
     data_status_ui()
     buttons_ui(recipe, job, active)
     message = st.session_state.get(state.MESSAGE)

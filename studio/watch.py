@@ -11,7 +11,7 @@ import time
 import streamlit as st
 
 from mnist_demo.serving.jobs import FINISHED, WAITING
-from studio import state
+from studio import classview, state
 from studio.charts import charts_ui
 from studio.live import live_panel_ui
 from studio.outcome import finish
@@ -59,7 +59,7 @@ def stopping_seen(job) -> bool:
 
 def curves_ui(events: list[dict]) -> None:
     """The curves, and beside them the live predictions."""
-    left, right = st.columns([5, 2], gap="medium")
+    left, right = st.columns([3, 2] if classview.on() else [5, 2], gap="medium")
     with left:
         charts_ui(events)
     with right:
