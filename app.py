@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import classview, state
+from studio.busy import busy_ui
 from studio.choose import first_answering, unusable_ui
 from studio.draw import canvas_ui, draw_and_predict_ui, style_ui
 from studio.report import report_ui
@@ -32,6 +33,7 @@ def main(canvas=canvas_ui) -> None:
     with st.container(key="page-intro"):
         st.caption(INTRO)
     in_class = classview.toggle_ui()
+    busy_ui()
     style_ui()
     saved = state.saved_models()
     if in_class:  # the canvas beside the training: one screen on a projector

@@ -25,7 +25,7 @@ WRONG, RIGHT, MUTED = "#d55e00", "#0072b2", "#6b7280"
 TICK, CROSS = "\u2713", "\u2717"
 
 
-def live_panel_ui(events: list[dict]) -> None:
+def live_panel_ui(events: list[dict], with_drawing: bool = True) -> None:
     st.markdown("##### Live predictions")
     last = next((e for e in reversed(events) if e["kind"] == EVAL and "panel" in e), None)
     digits = panel_digits()
@@ -33,9 +33,10 @@ def live_panel_ui(events: list[dict]) -> None:
     for i, (image, label) in enumerate(digits):
         read = last["panel"][i] if last and i < len(last["panel"]) else None
         figures.append(_figure(image, f"held-out digit {label}", read, label))
-    drawing = st.session_state.get(state.SEEN)
-    read = last.get("drawing") if last and drawing is not None else None
-    figures.append(_figure(drawing, "your drawing", read, None))
+    if with_drawing:
+        drawing = st.session_state.get(state.SEEN)
+        read = last.get("drawing") if last and drawing is not None else None
+        figures.append(_figure(drawing, "your drawing", read, None))
     st.html(
         '<div style="display:grid;grid-template-columns:repeat(7,minmax(0,1fr));gap:6px">'
         + "".join(figures)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from mnist_demo.serving.jobs import FINISHED, WAITING
 from studio import classview, state
+from studio.busy import busy_text, others_running
 from studio.charts import charts_ui
 from studio.live import live_panel_ui
 from studio.outcome import finish
@@ -47,6 +48,11 @@ def live_curves_ui() -> None:
     view = job.view()
     if view.state != WAITING:
         curves_ui(view.events)
+        return
+    running = others_running()  # while in line: the training that runs now, live
+    if running:
+        st.caption(f"While yours waits: {busy_text(running[0])}")
+        curves_ui(running[0].view().events, own=False)
 
 
 def stopping_seen(job) -> bool:
@@ -57,10 +63,11 @@ def stopping_seen(job) -> bool:
     return not (recent and shown.job is job)
 
 
-def curves_ui(events: list[dict]) -> None:
-    """The curves, and beside them the live predictions."""
+def curves_ui(events: list[dict], own: bool = True) -> None:
+    """The curves, and beside them the live predictions (with this visitor's drawing when the
+    training is theirs: another's reads another's drawing)."""
     left, right = st.columns([3, 2] if classview.on() else [5, 2], gap="medium")
     with left:
         charts_ui(events)
     with right:
-        live_panel_ui(events)
+        live_panel_ui(events, with_drawing=own)

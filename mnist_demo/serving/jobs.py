@@ -71,7 +71,7 @@ class TrainingJob:
         history: int = 5_000,
         start=None,  # a finetune.FineTune: fine-tune its network instead of training afresh
     ):
-        self.recipe, self.max_seconds = recipe, max_seconds
+        self.recipe = recipe
         self._load_data, self._slots = load_data, slots
         self._max_steps, self._start = max_steps, start
         self._runner = runner_class(isolate, ISOLATE)
@@ -121,6 +121,15 @@ class TrainingJob:
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    @property
+    def max_seconds(self) -> float | None:
+        """This server's time limit for the training (its Limits hold it)."""
+        return self._limits.max_seconds
+
+    @max_seconds.setter
+    def max_seconds(self, seconds: float | None) -> None:
+        self._limits.max_seconds = seconds
 
     @property
     def runner(self) -> Runner | None:
