@@ -29,6 +29,8 @@ def main(canvas=canvas_ui) -> None:
     keep_keras_state()
     st.set_page_config(page_title="MNIST Studio", page_icon="✍️", layout="wide")
     state.init_state()
+    # The first stop for the keyboard: Train is some twenty Tab stops down the page.
+    st.container(key="skip").markdown("[Skip to the training](#train-a-network)")
     st.container(key="page-title").title("MNIST Studio")
     with st.container(key="page-intro"):
         st.caption(INTRO)

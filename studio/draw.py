@@ -151,9 +151,9 @@ def draw_and_predict_ui(canvas, saved) -> None:
                 # Fixed places for the answer: written empty when there is none, so that a
                 # cleared canvas never leaves the last answer on screen.
                 slots.append((st.empty(), st.empty()))
-        x, answer = predictions_ui(drawing, choices, slots, reading)
+        x, read = predictions_ui(drawing, choices, slots, reading)
         if x is not None:
-            teach_bar_ui(drawing, x, answer)
+            teach_bar_ui(drawing, x, read)
         my_digits_ui(choices)
     inside_ui(choices)  # in this fragment: it follows every stroke
 
@@ -161,7 +161,7 @@ def draw_and_predict_ui(canvas, saved) -> None:
 def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, reading):
     """Every model's digit first (its metric is what people look at), then the details: the
     metrics' deltas reach the browser before the bars and images are even built. Returns the
-    28x28 read and the first model's digit, or (None, None)."""
+    28x28 read and [(network's name, digit it reads)], or (None, None)."""
     if drawing is None:
         show_to_training(None)
         st.info(HINT)
@@ -184,15 +184,13 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, rea
         if answer is not None:
             probs, box = answer
             box.html(details_html(choice.label, probs, seen))
-    first = next((a for a in answers if a is not None), None)
-    return x, None if first is None else int(first[0].argmax())
+    read = [(MODEL_KINDS[c.kind], int(a[0].argmax())) for c, a in zip(choices, answers) if a]
+    return x, read
 
 
-UNLIKE = (
-    "This does not look like a digit to the networks: it is far from MNIST's digits by the "
-    "signals they give (how strongly they believe any digit, whether they agree, how MNIST-like "
-    "the pixels are). Their answers above are guesses all the same; a network trained on digits "
-    'has no way to say "none of these".'
+UNLIKE = (  # one sentence: read aloud in a class, it is over before the next drawing
+    "This does not look like a digit to the networks, so their answers above are guesses: "
+    'trained on digits alone, they cannot say "none of these".'
 )
 
 

@@ -28,8 +28,11 @@ SHOWN = 60  # the gallery's latest digits with a picture each (all count and dow
 _ids = itertools.count(1)
 
 
-def teach_bar_ui(drawing: np.ndarray, x: np.ndarray, answer: int | None) -> None:
-    """Under the predictions: "Wrong? This is a ..." and "Right"."""
+def teach_bar_ui(drawing: np.ndarray, x: np.ndarray, read: list[tuple[str, int]]) -> None:
+    """Under the predictions: "Wrong? This is a ..." and "Right" (when the networks agree; when
+    they do not, a line asks which digit it is)."""
+    digits_read = {digit for _, digit in read}
+    answer = next(iter(digits_read)) if len(digits_read) == 1 else None
     digits = st.session_state[state.TAUGHT_DIGITS]
     x8 = as_uint8(x)
     key = hashlib.sha1(x8.tobytes()).hexdigest()
@@ -51,6 +54,9 @@ def teach_bar_ui(drawing: np.ndarray, x: np.ndarray, answer: int | None) -> None
             args=(drawing, x8, key, answer),
             width="stretch",
         )
+    elif len(digits_read) > 1:
+        said = ", ".join(f"{name} reads {digit}" for name, digit in read)
+        right.caption(f"{said}: which is it? Pick it on the left.")
     note = st.session_state.get(state.TEACH_NOTE)
     if kept is not None:
         st.caption(f"Kept in My digits as a {kept['y']}. Clear the canvas to draw the next one.")

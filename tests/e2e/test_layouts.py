@@ -83,3 +83,28 @@ def test_nothing_spills_and_the_toolbar_cannot_trap_a_class(
     expect(metric_value(page, "Prediction · CNN")).to_have_text("4", timeout=UI)
     no_traceback(page)
     context.close()
+
+
+def test_the_first_tab_stops_skip_to_the_training(page):
+    """Streamlit's own "Skip to main content" first, then ours: a few presses, not twenty."""
+    canvas_of(page)
+    stops = []
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        stops.append(
+            page.evaluate(
+                "(e => e.tagName + ' ' + e.innerText.slice(0, 30))(document.activeElement)"
+            )
+        )
+        if stops[-1] == "A Skip to the training":
+            break
+    assert stops[-1] == "A Skip to the training", stops
+    page.keyboard.press("Enter")
+    heading = page.get_by_role("heading", name="Train a network")
+    page.wait_for_function(
+        "() => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes("
+        "'Train a network')); if (!h) return false; const r = h.getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight; }",
+        timeout=UI,
+    )
+    expect(heading).to_be_visible()
