@@ -12,6 +12,7 @@ from studio import classview, state
 from studio.busy import busy_ui
 from studio.choose import first_answering, unusable_ui
 from studio.draw import canvas_ui, draw_and_predict_ui, style_ui
+from studio.owner import owner_ui
 from studio.report import report_ui
 from studio.runs import runs_ui
 from studio.save import save_ui
@@ -37,6 +38,7 @@ def main(canvas=canvas_ui) -> None:
     in_class = classview.toggle_ui()
     busy_ui()
     style_ui()
+    owner_ui()
     saved = state.saved_models()
     if in_class:  # the canvas beside the training: one screen on a projector
         left, right = st.columns([3, 7], gap="medium")

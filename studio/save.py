@@ -26,11 +26,13 @@ from mnist_demo.storage.saving import (
 from mnist_demo.storage.store import saves_root, weights_root
 from studio import state
 from studio.cards import plain
+from studio.owner import mine, owner
 
 log = logging.getLogger(__name__)
 COMMAND = "trained in MNIST Studio (streamlit run app.py)"  # the record's "command"
 SUGGESTED = "save_suggested"  # a free name the last refusal offered
 AUTO_NAME = "save_auto_name"  # the default name last offered
+CONFIRM = "delete_confirm"  # the model whose Delete was pressed, to confirm
 
 
 def save_ui(saved) -> None:
@@ -71,7 +73,7 @@ def save_form_ui(trained: dict) -> None:
         stem = name_to_save(st.session_state[state.SAVE_NAME])
     except MnistDemoError:
         return  # the Save button says why
-    if stem in st.session_state[state.MINE] or state.ADMIN:
+    if mine(stem, _meta(stem)):
         if (saves_root() / f"{stem}.keras").exists():
             st.checkbox(f"Replace the model {stem} saved earlier", key=state.SAVE_REPLACE)
 
@@ -105,9 +107,10 @@ def save(kind: str) -> None:
             state.MAX_SAVED + (1 if replace else 0),  # a replace adds no model
             state.MAX_SAVED_MB,
         )
-        path = save_model(
-            result.model, stem, result.metadata(COMMAND), saves_root(), replace=replace
-        )
+        meta = result.metadata(COMMAND)
+        if owner() is not None:
+            meta["owner"] = owner()  # the hash of this browser's token: it owns it after a reload
+        path = save_model(result.model, stem, meta, saves_root(), replace=replace)
     except SaveRefused as e:
         text = str(e) + (f". Save as {e.suggestion} instead?" if e.suggestion else ".")
         st.session_state[state.SAVE_NOTE] = ("error", plain(text))
@@ -137,7 +140,7 @@ def may_save(name: str) -> tuple[str, bool]:
         other = free_name(stem, folder, weights_root())
         raise SaveRefused(f"{stem} is the name of a model this server ships", other)
     exists = (folder / f"{stem}.keras").exists()
-    if exists and not (stem in st.session_state[state.MINE] or state.ADMIN):
+    if exists and not mine(stem, _meta(stem)):
         other = free_name(stem, folder, weights_root())
         raise SaveRefused(f"a model named {stem} belongs to another visitor", other)
     if exists and not st.session_state.get(state.SAVE_REPLACE):
@@ -148,7 +151,29 @@ def may_save(name: str) -> tuple[str, bool]:
     return stem, exists
 
 
+def ask_delete(name: str) -> None:
+    st.session_state[CONFIRM] = name
+
+
+def confirm_ui(name: str) -> None:
+    """Delete asks first: a deleted model is gone for every visitor."""
+    c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
+    c1.warning(plain(f"Delete {name} for every visitor? It cannot be undone."))
+    c2.button("Yes, delete", key="delete_yes", on_click=delete, args=(name,), type="primary")
+    c3.button("Keep it", key="delete_no", on_click=ask_delete, args=(None,))
+
+
+def _meta(stem: str) -> dict | None:
+    """The record of the visitors' model `stem`, if it is listed."""
+    folder = saves_root().resolve()
+    found = (
+        m for m in state.saved_models() if m.name == stem and m.path.parent.resolve() == folder
+    )
+    return next((m.meta for m in found), None)
+
+
 def delete(name: str) -> None:
+    st.session_state[CONFIRM] = None
     try:
         delete_model(name, saves_root())
         text = ("success", plain(f"Deleted {name}."))
@@ -162,11 +187,11 @@ def delete(name: str) -> None:
 def library_ui(models) -> None:
     """Every usable model: where it comes from and how good it is, a download, and a delete for
     the ones this session saved."""
-    mine = st.session_state[state.MINE]
     for m in models:
+        own = state.visitors(m) and mine(m.name, m.meta)
         c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
         acc = f"test accuracy {m.accuracy:.2%}" if m.accuracy is not None else "accuracy unknown"
-        whose = "yours" if m.name in mine else "a visitor's" if state.visitors(m) else "shipped"
+        whose = "yours" if own else "a visitor's" if state.visitors(m) else "shipped"
         size = m.path.stat().st_size if m.path.exists() else 0
         c1.markdown(
             plain(
@@ -183,14 +208,16 @@ def library_ui(models) -> None:
             on_click="ignore",
             width="stretch",
         )
-        if state.visitors(m) and (m.name in mine or state.ADMIN):
+        if own:
             c3.button(
                 "Delete",
                 key=state.DELETE.format(m.name),
-                on_click=delete,
+                on_click=ask_delete,
                 args=(m.name,),
                 width="stretch",
             )
+        if own and st.session_state.get(CONFIRM) == m.name:
+            confirm_ui(m.name)
 
 
 def _read(path) -> bytes:

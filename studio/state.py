@@ -41,6 +41,7 @@ MESSAGE = "message"  # (level, text): how the last training ended, shown in the 
 SELECT_NEW = "select_new"  # a kind whose new session model becomes its choice on the next run
 LAST_EVENTS = "last_events"  # the metric events of the last finished training: its charts stay
 RUNS, COMPARED = "runs", "compared"  # this session's finished trainings; the ones overlaid
+OWNER = "owner_id"  # this browser's owner id (studio/owner.py), once known
 CLASS_VIEW = "class_view"  # the class view is on (studio/classview.py)
 SEEN = "seen"  # the 28x28 the models read of the visitor's drawing, or None
 PAUSE = "pause"  # the Pause / Resume button

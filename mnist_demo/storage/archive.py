@@ -146,6 +146,7 @@ FIELDS = {
     "curves": lambda v: _curves_ok(v),
     **{k: _text for k in ("recipe", "precision", "command", "name", "file", "saved_at")},
     **{k: _text for k in ("sha256", "content_sha256", "tensorflow", "keras")},
+    "owner": lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None,
 }
 
 

@@ -74,7 +74,14 @@ def test_a_second_session_cannot_replace_anothers_model_and_deletes_only_its_own
     assert json.loads((saved / "shared.json").read_text())["model"] == "cnn"
 
     assert not [b for b in first.button if b.key == "delete_shared-2"]  # the other's
+    first.button(key="delete_shared").click().run()  # Delete asks first
+    assert "Delete shared for every visitor?" in said(first) and (saved / "shared.keras").exists()
+    first.button(key="delete_no").click().run()  # kept
+    assert (saved / "shared.keras").exists() and not [
+        b for b in first.button if b.key == "delete_yes"
+    ]
     first.button(key="delete_shared").click().run()
+    first.button(key="delete_yes").click().run()
     assert "Deleted shared" in said(first) and not (saved / "shared.keras").exists()
     assert (saved / "shared-2.keras").exists() and not (weights / "shared.keras").exists()
 
