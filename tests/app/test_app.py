@@ -319,3 +319,22 @@ def test_inside_the_networks_shows_every_map_only_while_open(weights, mnist):
         alts = re.findall(rf'alt="{layer} map (\d+)"', body)
         assert sorted(map(int, alts)) == list(range(1, n + 1)), layer
     assert 'alt="heat map for digit 4"' in body and body.count('alt="conv1 filter ') == 32
+
+
+def test_right_is_offered_only_when_the_networks_agree(weights, shipped_cnn, shipped_mlp):
+    """A drawing the two networks read differently (found among drawn non-digits by the
+    networks themselves) gets a question, not "Right: a N" for one of them."""
+    from mnist_demo.nets.inference import predict_probs
+
+    pictures = [p for kind in nondigit_set(n_each=10, seed=1).values() for p in kind]
+    x = np.stack([np.round(preprocess(p) * 255).astype(np.uint8) for p in pictures])
+    cnn, mlp = (predict_probs(m, x).argmax(1) for m in (shipped_cnn, shipped_mlp))
+    split = next(i for i in range(len(x)) if cnn[i] != mlp[i])
+    at = new_page(pictures[split])
+    no_exception(at)
+    assert not [b for b in at.button if b.label.startswith("Right: a")]
+    asked = " ".join(c.value for c in at.caption)
+    assert f"CNN reads {cnn[split]}, MLP reads {mlp[split]}: which is it?" in asked
+    agree = next(i for i in range(len(x)) if cnn[i] == mlp[i])
+    at = new_page(pictures[agree])
+    assert [b for b in at.button if b.label == f"Right: a {cnn[agree]}"]
