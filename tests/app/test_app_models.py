@@ -190,6 +190,7 @@ def test_runs_are_kept_compared_and_a_saved_model_keeps_its_curves(weights, fake
     names = [r["name"] for r in at.session_state["runs"]]
     assert names[0].startswith("run 1: CNN class, seed ") and names[1].startswith("run 2: CNN")
     compare = at.multiselect(key="compared")
+    assert compare.value == names  # this session's runs are compared by default
     compare.set_value(names).run()
     no_exception(at)
     assert len(at.get("vega_lite_chart")) == 4  # the last run's two charts, two overlays
@@ -199,7 +200,9 @@ def test_runs_are_kept_compared_and_a_saved_model_keeps_its_curves(weights, fake
         range(1, fake_train.steps + 1)
     )
     other = new_page()
-    assert any("saved: with-curves" in o for o in other.multiselect(key="compared").options)
+    offered = other.multiselect(key="compared")
+    assert any("saved: with-curves" in o for o in offered.options)
+    assert offered.value == []  # a saved model is offered, not chosen: no run of this session
 
 
 def test_the_time_a_training_will_take_is_estimated_from_the_last_one(
