@@ -54,13 +54,6 @@ def legend(font: int = 14, **kw):
     return alt.Legend(labelFontSize=font, labelColor=TEXT, labelLimit=0, symbolStrokeWidth=3, **kw)
 
 
-def styled(chart, font: int = 14):
-    """The same for what the axes and legends do not say themselves (rule labels, titles)."""
-    return chart.configure_axis(labelFontSize=font, titleFontSize=font).configure_legend(
-        labelFontSize=font, labelLimit=0
-    )
-
-
 def planned(events: list[dict], axis: str) -> float | None:
     """Where the run is planned to end on `axis`, from its start event and its latest length:
     the x-axis spans the whole run from the first point."""
@@ -145,9 +138,7 @@ def charts_ui(events: list[dict]) -> None:
     for col, (field, title) in zip(st.columns(len(shown)), shown):
         chart = _chart(rows, marks, field, title, axis, end, font=16 if big else 14)
         alt_text = f"the {'loss' if field == 'loss' else 'mistakes'} curves"
-        col.altair_chart(
-            styled(chart, 16 if big else 14), width="stretch", theme=None, alt=alt_text
-        )
+        col.altair_chart(chart, width="stretch", theme=None, alt=alt_text)
     if not big:
         st.caption(
             "Faint: each stretch of training batches; dark: the same, smoothed; red dots: digits "

@@ -23,7 +23,7 @@ LABEL = "Class view"
 STYLE = (
     "<style>[data-testid=stHeader]{display:none}"
     "[data-testid=stMainBlockContainer]{padding-top:.6rem;padding-bottom:1rem}"
-    ".st-key-page-intro,.st-key-page-title,[class*=st-key-head-]{display:none}"
+    ".st-key-page-intro,.st-key-page-title,.st-key-skip,[class*=st-key-head-]{display:none}"
     "h3{font-size:1.15rem!important;padding:.1rem 0!important}"
     "[data-testid=stMainBlockContainer] h1{font-size:1.6rem!important;padding:0!important}"
     "[class*=st-key-choice-] [data-testid=stWidgetLabel]{display:none}"

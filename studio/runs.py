@@ -8,7 +8,7 @@ import streamlit as st
 from mnist_demo import MODEL_KINDS
 from mnist_demo.events import curves
 from studio import state
-from studio.charts import AXES, axis_style, curve_rows, legend, styled
+from studio.charts import AXES, axis_style, curve_rows, legend
 
 MAX_COMPARED = 5
 TITLES = ("training loss, smoothed (log)", "test mistakes per 100 digits (log)")
@@ -50,7 +50,7 @@ def runs_ui(saved) -> None:
         if chosen:
             picked = {n: options[n] for n in chosen}
             for col, field, title in zip(st.columns(2), ("loss", "error"), TITLES):
-                chart = styled(_overlay(picked, field, title))
+                chart = _overlay(picked, field, title)
                 col.altair_chart(chart, width="stretch", theme=None)
 
 

@@ -21,7 +21,6 @@ from mnist_demo.serving.jobs import TrainingSlots
 from mnist_demo.serving.warm import prewarm
 from mnist_demo.storage.store import SavedModel, list_models, load_model, saves_root, weights_root
 from mnist_demo.training.estimate import timing
-from studio.charts import warm as warm_charts
 
 MAX_TRAININGS = settings.MAX_TRAININGS.get()  # at once, server-wide
 # One training's longest run: then it stops and keeps its model, and the next in line starts.
@@ -193,6 +192,8 @@ def _warm_up(paths: tuple[str, ...]) -> None:
         if predictor is not None:
             keep_warm().touch([predictor])
     unlike_detector()  # the note for non-digits: loaded and traced before the first stroke too
+    from studio.charts import warm as warm_charts  # here: charts -> classview -> state
+
     warm_charts()  # the first curve point does not wait for Altair's import
     if cluster.address():
         # Connected now, not in the run that Train starts: ray.init takes seconds there, and the
