@@ -122,6 +122,20 @@ MAX_SAVED_MB = Setting(
     "a number of MB > 0",
     "how large the visitors' saved models may be, in all",
 )
+MAX_SAVED_PER_VISITOR = Setting(
+    "MNIST_STUDIO_MAX_SAVED_PER_VISITOR",
+    "5",
+    _positive(int),
+    "a whole number >= 1",
+    "how many of those models one visitor (one browser) may keep",
+)
+MAX_SAVED_MB_PER_VISITOR = Setting(
+    "MNIST_STUDIO_MAX_SAVED_MB_PER_VISITOR",
+    "100",
+    _positive(float),
+    "a number of MB > 0",
+    "how large one visitor's saved models may be, in all",
+)
 ADMIN = Setting(
     "MNIST_STUDIO_ADMIN",
     "0",
@@ -166,6 +180,8 @@ ALL = (
     MAX_TRAIN_S,
     MAX_SAVED,
     MAX_SAVED_MB,
+    MAX_SAVED_PER_VISITOR,
+    MAX_SAVED_MB_PER_VISITOR,
     ADMIN,
     WARM_TRAINER,
     TRAINING_NICE,

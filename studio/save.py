@@ -3,7 +3,9 @@
 Visitors save into a folder of their own (store.saves_root()), apart from the shipped models. A
 name that is taken is refused with a free one to use instead, unless this session saved it (a
 replace is then confirmed) or the server runs with MNIST_STUDIO_ADMIN=1. The server keeps at most
-MNIST_STUDIO_MAX_SAVED models of MNIST_STUDIO_MAX_SAVED_MB in all, and needs room on its disk.
+MNIST_STUDIO_MAX_SAVED models of MNIST_STUDIO_MAX_SAVED_MB in all, each visitor at most
+MNIST_STUDIO_MAX_SAVED_PER_VISITOR of MNIST_STUDIO_MAX_SAVED_MB_PER_VISITOR (so that no one
+fills it alone), and it needs room on its disk.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.errors import MnistDemoError, SaveRefused
 from mnist_demo.storage.saving import (
     check_room,
+    check_share,
     delete_model,
     free_name,
     name_to_save,
     save_model,
     unique_name,
 )
-from mnist_demo.storage.store import saves_root, weights_root
+from mnist_demo.storage.store import saves_root, shipped_name, weights_root
 from studio import state
 from studio.cards import plain
 from studio.owner import mine, owner
@@ -101,12 +104,10 @@ def save(kind: str) -> None:
         return
     try:
         stem, replace = may_save(st.session_state.get(state.SAVE_NAME) or "")
-        check_room(
-            saves_root(),
-            result.model.count_params() * 4 + (1 << 20),  # float32 weights and the archive
-            state.MAX_SAVED + (1 if replace else 0),  # a replace adds no model
-            state.MAX_SAVED_MB,
-        )
+        need = result.model.count_params() * 4 + (1 << 20)  # float32 weights and the archive
+        more = 1 if replace else 0  # a replace adds no model
+        check_room(saves_root(), need, state.MAX_SAVED + more, state.MAX_SAVED_MB)
+        check_share(own_saves(but=stem), need, state.MAX_PER_VISITOR, state.MAX_MB_PER_VISITOR)
         meta = result.metadata(COMMAND)
         if owner() is not None:
             meta["owner"] = owner()  # the hash of this browser's token: it owns it after a reload
@@ -136,9 +137,10 @@ def may_save(name: str) -> tuple[str, bool]:
     """(file stem, whether it replaces a model) for a save under `name` by this session; or
     SaveRefused: a shipped model's name, another visitor's, or one of its own not confirmed."""
     stem, folder = name_to_save(name), saves_root()
-    if (weights_root() / f"{stem}.keras").exists():
+    shipped = shipped_name(stem)
+    if shipped is not None:
         other = free_name(stem, folder, weights_root())
-        raise SaveRefused(f"{stem} is the name of a model this server ships", other)
+        raise SaveRefused(f"{stem} is the name of the model {shipped} this server ships", other)
     exists = (folder / f"{stem}.keras").exists()
     if exists and not mine(stem, _meta(stem)):
         other = free_name(stem, folder, weights_root())
@@ -149,6 +151,19 @@ def may_save(name: str) -> tuple[str, bool]:
             "or choose another name"
         )
     return stem, exists
+
+
+def own_saves(but: str | None = None) -> list:
+    """The files of the visitors' models this browser (or this session) saved, but `but`:
+    the share each visitor has of the server."""
+    folder, me = saves_root().resolve(), owner()
+    return [
+        m.path
+        for m in state.saved_models()
+        if m.path.parent.resolve() == folder
+        and m.name != but
+        and (m.name in st.session_state[state.MINE] or (me and m.meta.get("owner") == me))
+    ]
 
 
 def ask_delete(name: str) -> None:

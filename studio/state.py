@@ -28,6 +28,8 @@ MAX_TRAIN_S = settings.MAX_TRAIN_S.get()
 # Visitors' saves (in saves_root(), apart from the shipped models): how many, how large in all.
 MAX_SAVED = settings.MAX_SAVED.get()
 MAX_SAVED_MB = settings.MAX_SAVED_MB.get()
+MAX_PER_VISITOR = settings.MAX_SAVED_PER_VISITOR.get()
+MAX_MB_PER_VISITOR = settings.MAX_SAVED_MB_PER_VISITOR.get()
 # A server's keeper may replace or delete any visitor's model from the page.
 ADMIN = settings.ADMIN.get()
 

@@ -16,7 +16,7 @@ from mnist_demo.serving import cluster
 from mnist_demo.serving.runner import Event, Failed
 from mnist_demo.storage.saving import name_to_save, save_model
 from mnist_demo.storage.store import model_path, read_meta
-from mnist_demo.training.recipes import RECIPE_NAMES, get_recipe
+from mnist_demo.training.recipes import INITS, RECIPE_NAMES, get_recipe
 
 PROG = "python -m mnist_demo"
 # train's flags that replace one recipe setting each: flag -> (the setting, its type, what it is).
@@ -38,7 +38,7 @@ OVERRIDES = {
         "out (its last images), validated on instead of the test set",
     ),
 }
-SETTINGS = [s for s, _, _ in OVERRIDES.values()] + ["augment", "styles", "precision"]
+SETTINGS = [s for s, _, _ in OVERRIDES.values()] + ["augment", "styles", "precision", "init"]
 
 
 def add_parser(sub, data_help: str) -> None:
@@ -87,6 +87,11 @@ def _setting_flags(t: argparse.ArgumentParser) -> None:
         "--precision",
         choices=["auto", "float32", "mixed_bfloat16"],
         help="override the precision (auto: bfloat16 where the CPU has it)",
+    )
+    t.add_argument(
+        "--init",
+        choices=INITS,
+        help="override the CNN's first weights: the seed's (truncated normal 0.1) or he",
     )
 
 

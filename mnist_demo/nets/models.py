@@ -18,11 +18,14 @@ INPUT_SHAPE = (*IMAGE_SHAPE, 1)  # one grey channel
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
-def build_model(name: str, precision: str = "float32", *, training: bool = False) -> keras.Model:
+def build_model(
+    name: str, precision: str = "float32", *, training: bool = False, init: str = "seed"
+) -> keras.Model:
     """A fresh, uncompiled network. `precision` is a Keras dtype policy for every layer but the
     softmax, which stays float32 so probabilities sum to one exactly enough. `training`: the
     network the engine trains (the CNN's conv2 with a faster backward pass, conv.py); its
-    weights are the plain network's."""
+    weights are the plain network's. `init`: the CNN's first weights, the seed's or "he"
+    (recipes.Recipe.init)."""
     if name not in MODEL_NAMES:
         raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
     if precision not in PRECISIONS:
@@ -34,13 +37,15 @@ def build_model(name: str, precision: str = "float32", *, training: bool = False
     if training:
         from mnist_demo.nets.conv import TrainingConv2D
 
-        return _cnn(precision, TrainingConv2D)
-    return _cnn(precision)
+        return _cnn(precision, init, TrainingConv2D)
+    return _cnn(precision, init)
 
 
-def _cnn(dtype: str, conv2=layers.Conv2D) -> keras.Model:
+def _cnn(dtype: str, how: str, conv2=layers.Conv2D) -> keras.Model:
     # The seed initialises every weight from a truncated normal (stddev 0.1) and every bias at 0.1.
     def init() -> dict:
+        if how == "he":
+            return {"kernel_initializer": "he_normal", "bias_initializer": "zeros", "dtype": dtype}
         return {
             "kernel_initializer": keras.initializers.TruncatedNormal(stddev=0.1),
             "bias_initializer": keras.initializers.Constant(0.1),

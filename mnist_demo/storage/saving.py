@@ -29,7 +29,7 @@ def name_to_save(name: str, replace_shipped: bool = False) -> str:
     """The file stem a save under `name` writes; ShippedModelError for a shipped model's name
     unless `replace_shipped` (a caller can check before training rather than after)."""
     stem = sanitize_name(name)
-    if stem in SHIPPED and not replace_shipped:
+    if stem.casefold() in SHIPPED and not replace_shipped:
         raise ShippedModelError(f"{stem!r} is the name of a shipped model: choose another name")
     return stem
 
@@ -157,6 +157,22 @@ def check_room(folder: Folder, need_bytes: int, max_models: int, max_mb: float) 
     free = shutil.disk_usage(probe).free
     if free < 2 * need_bytes + (64 << 20):
         raise SaveRefused(f"the server's disk is full ({free >> 20} MB free): nothing was saved")
+
+
+def check_share(mine: list[Path], need_bytes: int, max_models: int, max_mb: float) -> None:
+    """SaveRefused unless one visitor, whose saved models are `mine`, may save one more of
+    `need_bytes`: the visitors share the server, and none may fill it alone."""
+    if len(mine) >= max_models:
+        raise SaveRefused(
+            f"you have saved {len(mine)} models, each visitor's share on this server: "
+            "delete one of yours first"
+        )
+    used = sum(p.stat().st_size for p in mine if p.is_file())
+    if used + need_bytes > max_mb * 2**20:
+        raise SaveRefused(
+            f"your saved models take {used / 2**20:.0f} MB of your {max_mb:.0f} MB share on "
+            "this server: delete one of yours first"
+        )
 
 
 def _without_optimizer(model):

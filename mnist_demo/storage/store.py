@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from mnist_demo.storage.archive import (
     without_folder,
 )
 from mnist_demo.storage.files import remove_if_abandoned
+from mnist_demo.storage.names import sanitize_name
 
 log = logging.getLogger(__name__)
 WEIGHTS_DIR = settings.ROOT / "weights"
@@ -38,7 +38,6 @@ WEIGHTS_ENV = settings.WEIGHTS.name  # another folder of models, for a deploymen
 SAVES_DIR = settings.ROOT / "saved"  # what the page's visitors save (git ignores it)
 SHIPPED = MODEL_NAMES  # weights/cnn.keras and weights/mlp.keras: what the page answers with first
 Folder = Path | str | None  # a folder of models; None: weights_root()'s
-_NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -68,20 +67,17 @@ def saves_root() -> Path:
     return settings.SAVES.get() or SAVES_DIR
 
 
+def shipped_name(stem: str, weights_dir: Folder = None) -> str | None:
+    """The shipped model `stem` names, in any case (`CNN` is `cnn` on a folder that ignores
+    case); None when it names none."""
+    names = {p.stem.casefold(): p.stem for p in weights_root(weights_dir).glob("*.keras")}
+    names.update({n: n for n in SHIPPED})
+    return names.get(stem.casefold())
+
+
 def shown(path: str | os.PathLike) -> str:
     """A model file as messages name it: its name in its folder, never the server's full path."""
     return Path(path).name
-
-
-def sanitize_name(name: str) -> str:
-    """A file stem safe to join to weights/: letters, digits, '.', '_' and '-'; no path escapes."""
-    stem = name.strip()
-    if stem.endswith(".keras"):
-        stem = stem[: -len(".keras")]
-    stem = _NAME_OK.sub("-", stem).strip(".-")[:64]
-    if not stem:
-        raise UnknownModelError(f"{name!r} is not a usable model name: use letters and digits")
-    return stem
 
 
 def load_model(ref: str | os.PathLike, weights_dir: Folder = None):

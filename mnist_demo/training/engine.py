@@ -71,7 +71,7 @@ def train(
     control = control or Control(stop)
     precision = resolve_precision(recipe.precision)
     keras.utils.set_random_seed(recipe.seed)
-    model = build_model(recipe.model, precision, training=True)
+    model = build_model(recipe.model, precision, training=True, init=recipe.init)
     if start is not None:
         model.set_weights(start)
     feed = feed or mnist_feed(recipe, data)

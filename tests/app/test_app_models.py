@@ -87,6 +87,11 @@ def test_a_second_session_cannot_replace_anothers_model_and_deletes_only_its_own
 
     save_as(first, "mlp")  # a shipped model's name
     assert "shipped model" in said(first)
+    save_as(first, "CNN")  # in any case: one file on a folder that ignores case
+    assert "'CNN' is the name of a shipped model" in said(first)
+    save_as(first, "nul")
+    assert "Windows keeps for a device" in said(first)
+    assert "Saved as ünïcødé-名前.keras" in said(save_as(first, "ünïcødé 名前"))
     assert "MNIST Studio" not in (weights / "mlp.json").read_text()
 
 
@@ -107,6 +112,44 @@ def test_the_servers_limits_refuse_a_save_with_a_clear_message(weights, fake_tra
     save_as(at, "three")
     assert "of this server's 5 MB" in said(at)
     assert sorted(p.name for p in (weights.parent / "saved").glob("*.keras")) == ["one.keras"]
+
+
+def page_of(owner: str):
+    """A trained page in a browser whose owner token hashes to `owner` (kept over reloads)."""
+    at = new_page()
+    at.session_state["owner_id"] = owner
+    at.run().button(key="train").click().run()
+    return wait_until(at, lambda a: a.session_state["trained"])
+
+
+def test_a_visitor_past_their_share_is_refused_while_another_still_saves(
+    weights, fake_train, monkeypatch
+):
+    monkeypatch.setattr(state, "MAX_SAVED", 8)
+    monkeypatch.setattr(state, "MAX_PER_VISITOR", 2)
+    saved = weights.parent / "saved"
+    b = page_of("b" * 64)
+    for name in ("b-one", "b-two"):
+        assert f"Saved as {name}.keras" in said(save_as(b, name))
+    save_as(b, "b-three")
+    assert "you have saved 2 models, each visitor's share" in said(b)
+    assert not (saved / "b-three.keras").exists()
+
+    again = page_of("b" * 64)  # the same browser, reloaded: still its share, still its own
+    save_as(again, "b-four")
+    assert "each visitor's share" in said(again) and not (saved / "b-four.keras").exists()
+    again.button(key="delete_b-one").click().run()
+    again.button(key="delete_yes").click().run()
+    assert "Deleted b-one" in said(again)
+    assert "Saved as b-four.keras" in said(save_as(again, "b-four"))
+
+    a = page_of("a" * 64)  # another visitor saves while B is at their share
+    assert "Saved as a-one.keras" in said(save_as(a, "a-one"))
+    assert sorted(p.stem for p in saved.glob("*.keras")) == ["a-one", "b-four", "b-two"]
+
+    monkeypatch.setattr(state, "MAX_MB_PER_VISITOR", 20)  # one CNN is 13 MB
+    save_as(a, "a-two")
+    assert "of your 20 MB share" in said(a) and not (saved / "a-two.keras").exists()
 
 
 def test_files_that_are_not_what_they_seem_are_listed_with_reasons_and_the_page_works(

@@ -53,3 +53,19 @@ def test_unknown_name_is_a_clear_error():
         build_model("resnet")
     with pytest.raises(ValueError):  # also a ValueError, as callers expect
         build_model("")
+
+
+def test_he_first_weights_are_scaled_to_each_layers_inputs_and_the_seeds_are_the_tutorials():
+    """He et al. (2015): a ReLU layer's weights drawn with variance 2 / fan_in; the tutorial's
+    truncated normal of stddev 0.1 (cut at 2 sigma: stddev 0.088) with biases at 0.1."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    he, seed = build_model("cnn", init="he"), build_model("cnn")
+    for layer in ("conv2", "fully_connected"):
+        kernel = he.get_layer(layer).kernel.numpy()
+        fan_in = int(np.prod(kernel.shape[:-1]))
+        assert abs(kernel.std() / np.sqrt(2 / fan_in) - 1) < 0.05
+        assert not he.get_layer(layer).bias.numpy().any()
+        assert abs(seed.get_layer(layer).kernel.numpy().std() - 0.088) < 0.003
+        assert np.allclose(seed.get_layer(layer).bias.numpy(), 0.1)
