@@ -16,7 +16,7 @@ from studio.owner import owner_ui
 from studio.report import report_ui
 from studio.runs import runs_ui
 from studio.save import save_ui
-from studio.streamlit_internals import keep_keras_state
+from studio.streamlit_internals import keep_keras_state, quiet_download_errors
 from studio.train import training_ui
 
 INTRO = (
@@ -28,6 +28,7 @@ INTRO = (
 def main(canvas=canvas_ui) -> None:
     """The page, top to bottom. Tests pass their own `canvas`: AppTest cannot draw."""
     keep_keras_state()
+    quiet_download_errors()
     st.set_page_config(page_title="MNIST Studio", page_icon="✍️", layout="wide")
     state.init_state()
     # The first stop for the keyboard: Train is some twenty Tab stops down the page.

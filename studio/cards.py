@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from html import escape
 
 import numpy as np
 from PIL import Image
+
+from mnist_demo import settings
 
 MUTED = "#6b7280"
 TOP, OTHER = "#2563eb", "#9ca3af"  # the bar of the digit read, and the other nine
@@ -24,6 +27,17 @@ def plain(text: str) -> str:
     """`text` for a place Streamlit renders as Markdown (a message, a tooltip), as itself: every
     punctuation mark escaped, so a file named `[a](http:x)` stays those characters, not a link."""
     return str(text).translate(_MARKDOWN)
+
+
+_ABSOLUTE = re.compile(r"(?<![\w.$:/~])(?:~/|/)(?:[^\s/'\"]+/)*([^\s/'\"]+)")
+
+
+def no_paths(text: str) -> str:
+    """A message for visitors, without the server's paths: $MNIST_DATA by its name, any other
+    absolute path by its last part (the server's log keeps the whole message)."""
+    data = settings.MNIST_DATA.raw()
+    text = str(text).replace(data, "$MNIST_DATA") if data else str(text)
+    return _ABSOLUTE.sub(lambda m: m[1], text)
 
 
 def seen_png(x: np.ndarray) -> str:

@@ -114,13 +114,14 @@ def canvas_ui(stroke_width: int) -> np.ndarray | None:
         return_image_data=True,
         key=state.CANVAS,
     )
-    png = result.image_bytes
-    if png is None or not (result.json_data or {}).get("objects"):
-        return None
     try:
-        return decode_canvas_png(png, CANVAS_SIZE)
-    except DrawingError as e:  # not what a canvas sends: nothing drawn, the log says why
-        log.warning("canvas export refused: %s", e)
+        objects = result.json_data.get("objects") if isinstance(result.json_data, dict) else None
+        png = result.image_bytes if objects else None  # the data URL the browser sent, decoded
+        return None if png is None else decode_canvas_png(png, CANVAS_SIZE)
+    except (DrawingError, ValueError, TypeError, AttributeError) as e:
+        # Not what a canvas sends (a bad data URL, bad base64, not a PNG): nothing drawn, and
+        # the log says why in one line.
+        log.warning("canvas export refused: %s", str(e).splitlines()[0][:200] if str(e) else e)
         return None
 
 

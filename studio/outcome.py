@@ -10,6 +10,7 @@ from mnist_demo.memory import give_back_memory_soon
 from mnist_demo.serving.jobs import CANCELLED, FAILED, STOPPED
 from mnist_demo.serving.steering import TIME_LIMIT
 from studio import state
+from studio.cards import no_paths, plain
 from studio.choose import answering_accuracy, set_aside
 from studio.runs import add_run
 
@@ -21,7 +22,7 @@ def finish(view) -> None:
     """Once, when a training ends: keep its model for this session and refresh the page."""
     st.session_state.pop(state.JOB, None)
     if view.state == FAILED:
-        st.session_state[state.MESSAGE] = ("error", view.error)
+        st.session_state[state.MESSAGE] = ("error", plain(no_paths(view.error)))
     elif view.state == CANCELLED:
         st.session_state[state.MESSAGE] = ("info", "Training cancelled before it started.")
     elif view.result is not None:

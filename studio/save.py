@@ -30,6 +30,7 @@ from mnist_demo.storage.store import saves_root, shipped_name, weights_root
 from studio import state
 from studio.cards import plain
 from studio.owner import mine, owner
+from studio.streamlit_internals import QuietError
 
 log = logging.getLogger(__name__)
 COMMAND = "trained in MNIST Studio (streamlit run app.py)"  # the record's "command"
@@ -220,7 +221,8 @@ def library_ui(models) -> None:
             file_name=m.path.name,
             mime="application/zip",
             key=f"download_{m.name}",
-            on_click="ignore",
+            on_click=gone_check,  # the press reruns the page too: it says when the file is gone
+            args=(m.name, m.path),
             width="stretch",
         )
         if own:
@@ -236,4 +238,16 @@ def library_ui(models) -> None:
 
 
 def _read(path) -> bytes:
-    return path.read_bytes()
+    """A model file's bytes, read when its Download is pressed (not at every rerun)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise QuietError(f"{path.name} was deleted after the list was shown") from None
+
+
+def gone_check(name: str, path) -> None:
+    """A Download pressed for a model deleted since the list was shown says it is gone."""
+    if not path.exists():
+        text = f"{name} was deleted after this list was shown: it is gone, nothing to download."
+        st.session_state[state.SAVE_NOTE] = ("warning", plain(text))
+        st.session_state[SUGGESTED] = None

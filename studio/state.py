@@ -7,6 +7,7 @@ shared by every session: read-only (a loaded model, MNIST, the list of saved mod
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -26,6 +27,7 @@ MAX_TRAININGS = settings.MAX_TRAININGS.get()  # at once, server-wide
 # One training's longest run: then it stops and keeps its model, and the next in line starts.
 MAX_TRAIN_S = settings.MAX_TRAIN_S.get()
 # Visitors' saves (in saves_root(), apart from the shipped models): how many, how large in all.
+log = logging.getLogger(__name__)
 MAX_SAVED = settings.MAX_SAVED.get()
 MAX_SAVED_MB = settings.MAX_SAVED_MB.get()
 MAX_PER_VISITOR = settings.MAX_SAVED_PER_VISITOR.get()
@@ -133,6 +135,7 @@ def mnist_or_error():
     try:
         return load_mnist(), None
     except DataError as e:
+        log.warning("MNIST: %s", e)  # the whole message, paths too: the server's log only
         return None, str(e)
 
 

@@ -1,4 +1,4 @@
-"""The page's only two reaches into Streamlit's internals, quarantined here.
+"""The page's only reaches into Streamlit's internals, quarantined here.
 
 Streamlit has no public API for either. Each hook is looked up by name and raises
 StreamlitHookMissing when a Streamlit release moves it (tests/app/test_streamlit_internals.py fails
@@ -7,6 +7,7 @@ then too), so that an upgrade can never turn either into a silent no-op.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -76,3 +77,29 @@ def session_liveness() -> Callable[[], bool]:
         return time.monotonic() - gone_since[0] < RECONNECT_GRACE_S
 
     return alive
+
+
+# Where Streamlit logs a deferred download's failure, with its traceback.
+DOWNLOAD_LOGGER = "streamlit.runtime.backend_operation_handler"
+
+
+class QuietError(Exception):
+    """Raised on purpose by a deferred download (the file it offered is gone): the page tells
+    the visitor, and the log gets one line instead of a traceback."""
+
+
+class _OneLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        quiet = error if isinstance(error, QuietError) else getattr(error, "__cause__", None)
+        if isinstance(quiet, QuietError):
+            record.msg, record.args, record.exc_info = "download refused: %s", (quiet,), None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_download_errors() -> None:
+    """A QuietError in a deferred download is logged in one line (see QuietError)."""
+    logger = logging.getLogger(DOWNLOAD_LOGGER)
+    if not any(isinstance(f, _OneLine) for f in logger.filters):
+        logger.addFilter(_OneLine())

@@ -21,6 +21,7 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.serving.jobs import ACTIVE
 from mnist_demo.storage.teach import MAX_TAUGHT, TaughtFileError, as_uint8, counts, from_npz, to_npz
 from studio import state
+from studio.cards import plain
 from studio.pictures import png
 
 THUMB = 56  # pixels: the drawing's thumbnail, and the 28x28 shown twice its size
@@ -181,7 +182,7 @@ def _add_file(name: str, data: bytes) -> tuple[str, str]:
     try:
         x, y = from_npz(data, name, MAX_TAUGHT)
     except TaughtFileError as e:
-        return "error", str(e)
+        return "error", plain(str(e))  # the name is the visitor's: shown as typed, not rendered
     room = MAX_TAUGHT - len(digits)
     known = {d["key"] for d in digits}
     added = 0
@@ -192,7 +193,7 @@ def _add_file(name: str, data: bytes) -> tuple[str, str]:
             known.add(key)
             added += 1
     left_out = f"; {len(x) - room} left out (at most {MAX_TAUGHT})" if len(x) > room else ""
-    return "success", f"Added {added} digits from {name}{left_out}."
+    return "success", plain(f"Added {added} digits from {name}{left_out}.")
 
 
 def finetune_ui(digits: list[dict], choices) -> None:

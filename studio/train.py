@@ -111,8 +111,9 @@ def data_status_ui() -> None:
     src = settings.MNIST_DATA.raw()
     if src and not Path(src).exists():
         st.error(
-            f"MNIST is not at {ENV_VAR}={src}. Point {ENV_VAR} at an mnist.npz (Keras "
-            "layout) or a folder of the four IDX files; drawing and predicting still work."
+            f"MNIST is not where {ENV_VAR} points on this server. Point {ENV_VAR} at an "
+            "mnist.npz (Keras layout) or a folder of the four IDX files; drawing and "
+            "predicting still work."
         )
     elif not src and not KERAS_MNIST.exists():
         st.caption("MNIST (11 MB) will be downloaded on the first training.")

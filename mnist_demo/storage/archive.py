@@ -20,6 +20,7 @@ from pathlib import Path
 from mnist_demo import MODEL_KINDS
 from mnist_demo.errors import ModelFileError, first_line
 from mnist_demo.events import CURVE_FIELDS, CURVE_KINDS
+from mnist_demo.storage.declared import check_declared
 
 RECORD = "mnist_studio.json"  # the archive entry that says how the model was trained
 # An archive is refused unread past these: the shipped CNN is 13 MB inflated, at a ratio of 1.1.
@@ -43,7 +44,9 @@ def inspect(path: Path) -> tuple[str, dict | None, str]:
             entries = {i.filename for i in infos}
             if "config.json" not in entries:
                 raise ModelFileError(f"{name} is not a Keras model archive (no config.json)")
-            kind = _kind_from_config(name, _read_json(z, "config.json", name))
+            config = _read_json(z, "config.json", name)
+            kind = _kind_from_config(name, config)
+            check_declared(name, config)  # before Keras allocates what it declares
             record = _read_json(z, RECORD, name) if RECORD in entries else None
             return kind, record, content_digest(z)
     except zipfile.BadZipFile as e:
@@ -115,7 +118,6 @@ def _kind_from_config(name: str, config: dict) -> str:
     raise ModelFileError(f"{name} is neither a CNN nor an MLP (no Conv2D or Dense layer)")
 
 
-# The record's fields a page or the CLI shows or uses, and what each must be.
 # The record's fields a page or the CLI shows or uses, and what each must be.
 def _number(lo: float, hi: float) -> Callable[[object], bool]:
     def ok(v):

@@ -1,0 +1,94 @@
+"""What a visitor sends or does that the page did not offer: a mangled canvas export, a Download
+of a model deleted after the list was shown. Each gets a message or counts as nothing drawn; the
+server's own log (read here) holds one line for it, never a traceback."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from playwright.sync_api import expect
+
+from harness.browser import ROOT, start_app
+from harness.strokes import draw_digit
+from tests.e2e.test_browser import SLOW, UI, canvas_of, clear, metric_value, no_traceback
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+# Every message the page sends its server goes through here: while window.__mangle is set, the
+# canvas' PNG data URL arrives as ";BASE64," (same length, so the protobuf around it stays valid),
+# which no decoder accepts.
+MANGLE = """() => {
+  const send = WebSocket.prototype.send;
+  const from = new TextEncoder().encode(";base64,"), to = new TextEncoder().encode(";BASE64,");
+  WebSocket.prototype.send = function (data) {
+    if (window.__mangle && (data instanceof ArrayBuffer || ArrayBuffer.isView(data))) {
+      const bytes = new Uint8Array(data instanceof ArrayBuffer ? data.slice(0) : data.slice());
+      for (let i = 0; i + from.length <= bytes.length; i++)
+        if (from.every((b, j) => bytes[i + j] === b)) { bytes.set(to, i); window.__mangled++; }
+      return send.call(this, bytes);
+    }
+    return send.call(this, data);
+  };
+  window.__mangled = 0;
+}"""
+
+
+@pytest.fixture
+def server(tmp_path):
+    weights = tmp_path / "weights"
+    shutil.copytree(ROOT / "weights", weights)
+    proc, url, log = start_app(weights)
+    yield url, weights, log
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_a_mangled_canvas_export_counts_as_nothing_drawn(browser, server):
+    url, _, log = server
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.add_init_script(f"({MANGLE})()")
+    page.goto(url)
+    canvas = canvas_of(page)
+    draw_digit(page, canvas, 1)  # first an honest stroke: the page answers
+    expect(metric_value(page, "Prediction · CNN")).to_have_text("1", timeout=UI)
+    clear(page)
+    page.evaluate("window.__mangle = true")
+    draw_digit(page, canvas, 7)
+    page.wait_for_function("window.__mangled > 0", timeout=UI)
+    expect(page.get_by_text("Draw a digit on the black square")).to_be_visible(timeout=UI)
+    expect(page.get_by_text(re.compile("Prediction · CNN"))).to_have_count(0)
+    no_traceback(page)
+    page.evaluate("window.__mangle = false")
+    clear(page)
+    draw_digit(page, canvas, 7)
+    expect(metric_value(page, "Prediction · CNN")).to_have_text("7", timeout=UI)
+    text = log.read_text()
+    assert "canvas export refused" in text and "Traceback" not in text, text
+    page.context.close()
+
+
+def test_a_download_of_a_model_deleted_after_the_list_was_shown_says_it_is_gone(browser, server):
+    url, weights, log = server
+    for suffix in (".keras", ".json"):
+        shutil.copy(weights / f"mlp{suffix}", weights / f"gone{suffix}")
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(url)
+    canvas_of(page)
+    page.get_by_text(re.compile(r"The \d+ models on this server")).click()
+    button = page.locator(".st-key-download_gone").get_by_role("button", name="Download")
+    expect(button).to_be_visible(timeout=SLOW)
+    (weights / "gone.keras").unlink()  # another server sharing the folder deleted it
+    (weights / "gone.json").unlink()
+    button.click()
+    expect(page.get_by_text("gone was deleted after this list was shown")).to_be_visible(timeout=UI)
+    expect(page.locator(".st-key-download_gone")).to_have_count(0)  # the list is fresh
+    no_traceback(page)
+    text = log.read_text()
+    assert "Traceback" not in text, text
+    page.context.close()
