@@ -93,7 +93,7 @@ def record(url: str) -> dict:
             frames["clear"] = sent[-1]
         page.get_by_role("button", name="Train").click()
         expect(page.get_by_role("button", name="Stop")).to_be_visible(timeout=30_000)
-        frames["train"] = next(f for f in reversed(sent) if b"train" in f and _is_full(f))
+        frames["train"] = next(f for f in reversed(sent) if b"train" in f and _is_rerun(f))
         page.get_by_role("button", name="Stop").click()
         expect(page.get_by_text(re.compile(r"(Stopped|Done|Cancelled)"))).to_be_visible(
             timeout=120_000
@@ -102,10 +102,10 @@ def record(url: str) -> dict:
     return frames
 
 
-def _is_full(frame: bytes) -> bool:
+def _is_rerun(frame: bytes) -> bool:
     msg = BackMsg()
     msg.ParseFromString(frame)
-    return msg.WhichOneof("type") == "rerun_script" and not msg.rerun_script.fragment_id
+    return msg.WhichOneof("type") == "rerun_script"
 
 
 class Session:
@@ -171,15 +171,15 @@ class Trainer(threading.Thread):
     """A session that presses Train and then follows the live view as a browser does (the page
     asks for a rerun of its live fragment every half second), noting (time, step)."""
 
-    def __init__(self, url: str, frames: dict, epochs: int):
+    def __init__(self, url: str, frames: dict, seconds: int):
         super().__init__(daemon=True)
         self.samples: list[tuple[float, int]] = []
         self.done = threading.Event()
         self.session = Session(url, frames["load"])
-        self.train = _with_int(frames["train"], "epochs_cnn_fast", epochs)
+        self.train = _with_int(frames["train"], "budget_cnn_class", seconds)
 
     def run(self) -> None:
-        # As a person would: set the epochs (the page reruns with them), then press Train.
+        # As a person would: set the budget (the page reruns with it), then press Train.
         self.session.request(_without_trigger(self.train))
         _, messages = self.session.request(self.train)
         while not self.done.is_set():
@@ -235,25 +235,45 @@ def _auto_rerun(train: bytes, fragment_id: str) -> bytes:
 
 
 class Visitor(threading.Thread):
-    """Draws a digit, looks, clears, draws again... every STROKE_EVERY_S on average."""
+    """Draws a stroke every STROKE_EVERY_S (its own phase), as a student drawing a digit stroke
+    by stroke does: each stroke reruns the canvas' fragment and reads both networks. A stroke
+    whose time comes while the last one is unanswered is sent when it is (a browser's canvas
+    sends its latest state then), and counted late."""
 
     def __init__(self, url: str, frames: dict, stop: threading.Event, seed: int):
         super().__init__(daemon=True)
         self.frames, self.stop, self.random = frames, stop, random.Random(seed)
         self.session = Session(url, frames["load"])
         self.latencies: list[float] = []
-        self.strokes = 0
+        self.scheduled = self.sent = self.strokes = self.late = self.errors = 0
 
     def run(self) -> None:
         digits = list(self.frames["strokes"])
-        while not self.stop.is_set():
-            for frame in (self.frames["strokes"][self.random.choice(digits)], self.frames["clear"]):
-                answered, _ = self.session.request(frame)
-                if answered is not None:
-                    self.latencies.append(answered)
-                    self.strokes += 1
-                self.stop.wait(self.random.uniform(0.5, 1.5) * STROKE_EVERY_S)
+        start = time.perf_counter() + self.random.uniform(0, STROKE_EVERY_S)
+        while not self.stop.wait(max(0.0, start - time.perf_counter())):
+            due = start
+            self.scheduled += 1
+            self.sent += 1
+            answered, messages = self.session.request(
+                self.frames["strokes"][self.random.choice(digits)]
+            )
+            self.errors += sum(_is_error(m) for m in messages)
+            if answered is not None:
+                self.latencies.append(answered)
+                self.strokes += 1
+            start = due + STROKE_EVERY_S
+            while start < time.perf_counter():  # its next times passed while it waited
+                self.scheduled += 1
+                self.late += 1
+                start += STROKE_EVERY_S
         self.session.close()
+
+
+def _is_error(msg) -> bool:
+    """An exception box the page sent (a traceback shown to the visitor)."""
+    return msg.WhichOneof("type") == "delta" and msg.delta.new_element.WhichOneof("type") in (
+        "exception",
+    )
 
 
 def _pct(values, q) -> float:
@@ -261,8 +281,8 @@ def _pct(values, q) -> float:
     return round(values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))], 1)
 
 
-def training_with_visitors(url: str, frames: dict, visitors: int, window: float) -> dict:
-    trainer = Trainer(url, frames, epochs=20)
+def training_with_visitors(url: str, pid: int, frames: dict, visitors: int, window: float) -> dict:
+    trainer = Trainer(url, frames, seconds=300)  # the class recipe for 5 minutes at most
     trainer.start()
     while len(trainer.samples) < 3:  # the training process has started and made steps
         time.sleep(0.2)
@@ -272,11 +292,12 @@ def training_with_visitors(url: str, frames: dict, visitors: int, window: float)
     time.sleep(window)
     stop = threading.Event()
     crowd = [Visitor(url, frames, stop, seed) for seed in range(visitors)]
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu_s(pid)
     for v in crowd:
         v.start()
     time.sleep(window)
     windows.append((t, time.perf_counter()))
+    crowd_cpu = cpu_s(pid) - c0
     stop.set()
     for v in crowd:
         v.join()
@@ -294,7 +315,15 @@ def training_with_visitors(url: str, frames: dict, visitors: int, window: float)
     latencies = [x * 1000 for v in crowd for x in v.latencies]
     return {
         "visitors": visitors,
-        "strokes": sum(v.strokes for v in crowd),
+        "errors": sum(v.errors for v in crowd),
+        "strokes_scheduled": sum(v.scheduled for v in crowd),
+        "strokes_sent": sum(v.sent for v in crowd),
+        "strokes_answered": sum(v.strokes for v in crowd),
+        "strokes_late": sum(v.late for v in crowd),
+        # The server's CPU (its own process: the training's is another) over the crowd's window.
+        "server_cpu_ms_per_stroke_in_crowd": round(
+            1000 * crowd_cpu / max(1, sum(v.strokes for v in crowd)), 1
+        ),
         "steps_per_s_alone": [round(rates[0], 2), round(rates[2], 2)],
         "steps_per_s_with_visitors": round(rates[1], 2),
         "training_rate_ratio": round(rates[1] / alone, 3),
@@ -333,7 +362,7 @@ def main() -> None:
             frames = record(url)
             out = {"cpu": cpu_model(), "first_stroke_ms": frames["first_stroke_ms"]}
             out.update(cpu_per_stroke(url, proc.pid, frames, args.strokes))
-            out.update(training_with_visitors(url, frames, args.visitors, args.window))
+            out.update(training_with_visitors(url, proc.pid, frames, args.visitors, args.window))
         finally:
             proc.terminate()
             proc.wait(30)

@@ -29,11 +29,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(weights: Path, env_extra: dict | None = None) -> tuple[subprocess.Popen, str, Path]:
+def start_app(
+    weights: Path, env_extra: dict | None = None, launcher: list[str] | None = None
+) -> tuple[subprocess.Popen, str, Path]:
     """Start `streamlit run app.py` with its models in `weights`; returns (process, URL, log)
-    once the server answers its health check. The log is written beside `weights`."""
+    once the server answers its health check. The log is written beside `weights`. `launcher`
+    replaces `python -m streamlit run` (harness/kill_server.py)."""
     port = free_port()
-    log = weights.parent / f"streamlit-{port}.log"
+    log = weights.parent / f"streamlit-{port}.log"  # a restarted server: a log of its own
     env = {
         **os.environ,
         "MNIST_STUDIO_WEIGHTS": str(weights),
@@ -41,7 +44,8 @@ def start_app(weights: Path, env_extra: dict | None = None) -> tuple[subprocess.
         "MNIST_STUDIO_WARM_TRAINER": "1",  # as a server runs by default
         **(env_extra or {}),
     }
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    launcher = launcher or [sys.executable, "-m", "streamlit", "run"]
+    command = [*launcher, "app.py", "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT

@@ -1,19 +1,34 @@
-"""What a visitor sends or does that the page did not offer: a mangled canvas export, a Download
-of a model deleted after the list was shown. Each gets a message or counts as nothing drawn; the
-server's own log (read here) holds one line for it, never a traceback."""
+"""What a visitor sends or does that the page did not offer (a mangled canvas export, a Download
+of a model deleted after the list was shown), and a server killed whole in the middle of a save.
+Each gets a message or counts as nothing drawn; the server's own log (read here) holds one line
+for it, never a traceback."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
+import sys
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
 from harness.browser import ROOT, start_app
 from harness.strokes import draw_digit
-from tests.e2e.test_browser import SLOW, UI, canvas_of, clear, metric_value, no_traceback
+from mnist_demo.storage.store import load_model
+from tests.e2e.test_browser import (
+    SLOW,
+    UI,
+    canvas_of,
+    choose_recipe,
+    clear,
+    library_row,
+    metric_value,
+    no_traceback,
+    set_number,
+)
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -92,3 +107,75 @@ def test_a_download_of_a_model_deleted_after_the_list_was_shown_says_it_is_gone(
     text = log.read_text()
     assert "Traceback" not in text, text
     page.context.close()
+
+
+def train_mlp_briefly(page) -> None:
+    """The MLP, fast recipe, 1 epoch: a model in this session in a few seconds."""
+    page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
+    choose_recipe(page, "fast (a fixed length)")
+    set_number(page, "Epochs", "1", shows="batch 256, 1 epoch")
+    done = page.get_by_text(re.compile(r"Done: MLP trained"))
+    before = done.inner_text() if done.count() else None
+    page.get_by_role("button", name="Train").click()
+    expect(done).to_be_visible(timeout=SLOW)
+    if before is not None:  # the last training's message: wait for this one's (its own seed)
+        expect(done).not_to_have_text(before, timeout=SLOW)
+
+
+def stop(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.mark.parametrize("step", ["archive", "rename"])
+def test_a_server_killed_whole_mid_save_restarts_with_a_usable_model_and_no_litter(
+    browser, tmp_path, step
+):
+    weights, saved = tmp_path / "weights", tmp_path / "saved"
+    shutil.copytree(ROOT / "weights", weights)
+    kill_at = tmp_path / "kill-at"
+    launcher = [sys.executable, str(ROOT / "harness" / "kill_server.py")]
+    proc, url, _ = start_app(weights, {"KILL_AT": str(kill_at)}, launcher)
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(url)
+        canvas_of(page)
+        train_mlp_briefly(page)
+        page.get_by_label("Name").fill("victim")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Saved as victim.keras")).to_be_visible(timeout=UI)
+        old = (saved / "victim.keras").read_bytes()
+        train_mlp_briefly(page)  # a second model, saved over the first
+        page.get_by_label("Name").fill("victim")
+        page.get_by_text("Replace the model victim saved earlier").click()
+        kill_at.write_text(step)
+        page.get_by_role("button", name="Save").click()
+        proc.wait(UI / 1000)  # the whole server is gone, mid-save
+        assert proc.returncode == -signal.SIGKILL
+        page.context.close()
+    finally:
+        stop(proc)
+
+    kill_at.unlink()
+    proc, url, log = start_app(weights)  # the restart
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(url)
+        canvas_of(page)
+        row = library_row(page, "victim")
+        expect(row).to_contain_text("MLP", timeout=UI)  # listed, usable
+        assert [p.name for p in saved.iterdir() if p.name.startswith(".")] == []  # no litter
+        model = load_model(saved / "victim.keras")  # the old one or the new one, whole
+        assert model.predict(np.zeros((1, 28, 28, 1), np.float32), verbose=0).shape == (1, 10)
+        if step == "archive":  # killed before the rename: the old model, byte for byte
+            assert (saved / "victim.keras").read_bytes() == old
+        else:
+            assert (saved / "victim.keras").read_bytes() != old
+        no_traceback(page)
+        page.context.close()
+    finally:
+        stop(proc)
+    assert "Traceback" not in log.read_text()
