@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from mnist_demo import MODEL_KINDS
+from mnist_demo.storage.store import weights_root
 from studio import state
 from studio.cards import plain
 
@@ -18,6 +19,7 @@ class Choice:
     predictor: object | None  # an inference.Predictor, or None when there is no usable model
     error: str | None = None  # why there is none
     about: str = ""  # how good it is and how it was trained, for the prediction's tooltip
+    shipped: bool = False  # the server's own network of its kind (weights/KIND.keras)
 
 
 def about(meta: dict) -> str:
@@ -82,7 +84,9 @@ def choose_model(kind: str, saved) -> Choice:
         return Choice(kind, label, None, plain(f"{model.name} is unavailable: it was deleted"))
     predictor, error = state.load_predictor(str(model.path), stat.st_mtime, stat.st_size)
     error = error and plain(f"{model.name} is unavailable: {error}")
-    return Choice(kind, label, predictor, error, about=f"{model.name}: {about(model.meta)}.")
+    shipped = model.name == kind and model.path.parent.resolve() == weights_root().resolve()
+    text = f"{model.name}: {about(model.meta)}."
+    return Choice(kind, label, predictor, error, about=text, shipped=shipped)
 
 
 def answering_accuracy(kind: str, saved) -> float | None:

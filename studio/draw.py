@@ -174,12 +174,22 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, rea
         st.info(f"{e}.")
         return None, None
     show_to_training(x)
-    answers = [metric_ui(choice, x, slot) for choice, slot in zip(choices, slots)]
+    detector, _ = state.unlike_detector()
+    # The shipped networks' answers come with the not-a-digit signals, in one call: a stroke
+    # reads them once, not twice (the server's CPU per stroke is what a class of 32 shares).
+    unlike, *shipped = detector.read(x) if detector is not None else (False, None, None)
+    ready = dict(zip(MODEL_KINDS, shipped))
+    answers = [
+        metric_ui(choice, x, slot, ready.get(choice.kind) if choice.shipped else None)
+        for choice, slot in zip(choices, slots)
+    ]
     reading.html(
         reading_html([(MODEL_KINDS[c.kind], a and a[0]) for c, a in zip(choices, answers)])
     )
-    unlike_note_ui(x)
-    state.keep_warm().touch([c.predictor for c in choices if c.predictor is not None])
+    if unlike:
+        st.warning(UNLIKE, icon="🤔")
+    used = [c.predictor for c in choices if c.predictor is not None and not c.shipped]
+    state.keep_warm().touch(used + ([detector] if detector is not None else []))
     seen = seen_png(x)
     for choice, answer in zip(choices, answers):
         if answer is not None:
@@ -195,13 +205,6 @@ UNLIKE = (  # one sentence: read aloud in a class, it is over before the next dr
 )
 
 
-def unlike_note_ui(x: np.ndarray) -> None:
-    """The note for letters, scribbles and shapes (mnist_demo/drawing/unlike.py); the answers stay."""
-    detector, _ = state.unlike_detector()
-    if detector is not None and detector.unlike(x):
-        st.warning(UNLIKE, icon="🤔")
-
-
 def show_to_training(x: np.ndarray | None) -> None:
     """The 28x28 of the drawing, for the live predictions of a training in progress."""
     st.session_state[state.SEEN] = x
@@ -210,14 +213,15 @@ def show_to_training(x: np.ndarray | None) -> None:
         job.set_drawing(x)
 
 
-def metric_ui(choice: Choice, x: np.ndarray, slot):
-    """One model's digit and how sure it is, in its slot; (probabilities, the details' place) or
-    None."""
+def metric_ui(choice: Choice, x: np.ndarray, slot, probs=None):
+    """One model's digit and how sure it is, in its slot (`probs`: its probabilities, already
+    read); (probabilities, the details' place) or None."""
     metric_box, details_box = slot
     if choice.predictor is None:
         metric_box.warning(choice.error)
         return None
-    probs = choice.predictor.probabilities(x)
+    if probs is None:
+        probs = choice.predictor.probabilities(x)
     digit = int(probs.argmax())
     metric_box.metric(
         f"Prediction · {MODEL_KINDS[choice.kind]}",

@@ -10,7 +10,6 @@ fills it alone), and it needs room on its disk.
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import streamlit as st
@@ -20,7 +19,6 @@ from mnist_demo.errors import MnistDemoError, SaveRefused
 from mnist_demo.storage.saving import (
     check_room,
     check_share,
-    delete_model,
     free_name,
     name_to_save,
     save_model,
@@ -29,14 +27,12 @@ from mnist_demo.storage.saving import (
 from mnist_demo.storage.store import saves_root, shipped_name, weights_root
 from studio import state
 from studio.cards import plain
+from studio.library import library_ui
 from studio.owner import mine, owner
-from studio.streamlit_internals import QuietError
 
 log = logging.getLogger(__name__)
 COMMAND = "trained in MNIST Studio (streamlit run app.py)"  # the record's "command"
-SUGGESTED = "save_suggested"  # a free name the last refusal offered
 AUTO_NAME = "save_auto_name"  # the default name last offered
-CONFIRM = "delete_confirm"  # the model whose Delete was pressed, to confirm
 
 
 def save_ui(saved) -> None:
@@ -48,7 +44,7 @@ def save_ui(saved) -> None:
     note = st.session_state.get(state.SAVE_NOTE)
     if note:
         getattr(st, note[0])(note[1])
-        suggestion = st.session_state.get(SUGGESTED)
+        suggestion = st.session_state.get(state.SAVE_SUGGESTED)
         if suggestion:
             st.button(
                 f"Save as {suggestion}",
@@ -93,14 +89,14 @@ def fresh_name(kind: str | None = None) -> None:
 
 def use_name(name: str) -> None:
     st.session_state[state.SAVE_NAME] = name
-    st.session_state[SUGGESTED] = None
+    st.session_state[state.SAVE_SUGGESTED] = None
     save(st.session_state.get(state.SAVE_KIND) or next(iter(st.session_state[state.TRAINED])))
 
 
 def save(kind: str) -> None:
     """Save this session's `kind` model under the name typed; a note says how it went."""
     result = st.session_state[state.TRAINED].get(kind)
-    st.session_state[SUGGESTED] = None
+    st.session_state[state.SAVE_SUGGESTED] = None
     if result is None:
         return
     try:
@@ -116,7 +112,7 @@ def save(kind: str) -> None:
     except SaveRefused as e:
         text = str(e) + (f". Save as {e.suggestion} instead?" if e.suggestion else ".")
         st.session_state[state.SAVE_NOTE] = ("error", plain(text))
-        st.session_state[SUGGESTED] = e.suggestion
+        st.session_state[state.SAVE_SUGGESTED] = e.suggestion
         return
     except MnistDemoError as e:
         st.session_state[state.SAVE_NOTE] = ("error", plain(str(e)))
@@ -167,18 +163,6 @@ def own_saves(but: str | None = None) -> list:
     ]
 
 
-def ask_delete(name: str) -> None:
-    st.session_state[CONFIRM] = name
-
-
-def confirm_ui(name: str) -> None:
-    """Delete asks first: a deleted model is gone for every visitor."""
-    c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
-    c1.warning(plain(f"Delete {name} for every visitor? It cannot be undone."))
-    c2.button("Yes, delete", key="delete_yes", on_click=delete, args=(name,), type="primary")
-    c3.button("Keep it", key="delete_no", on_click=ask_delete, args=(None,))
-
-
 def _meta(stem: str) -> dict | None:
     """The record of the visitors' model `stem`, if it is listed."""
     folder = saves_root().resolve()
@@ -186,68 +170,3 @@ def _meta(stem: str) -> dict | None:
         m for m in state.saved_models() if m.name == stem and m.path.parent.resolve() == folder
     )
     return next((m.meta for m in found), None)
-
-
-def delete(name: str) -> None:
-    st.session_state[CONFIRM] = None
-    try:
-        delete_model(name, saves_root())
-        text = ("success", plain(f"Deleted {name}."))
-    except (MnistDemoError, OSError) as e:
-        text = ("error", plain(f"Could not delete {name}: {getattr(e, 'strerror', None) or e}."))
-    st.session_state[state.MINE].discard(name)
-    st.session_state[state.SAVE_NOTE] = text
-    st.session_state[SUGGESTED] = None
-
-
-def library_ui(models) -> None:
-    """Every usable model: where it comes from and how good it is, a download, and a delete for
-    the ones this session saved."""
-    for m in models:
-        own = state.visitors(m) and mine(m.name, m.meta)
-        c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
-        acc = f"test accuracy {m.accuracy:.2%}" if m.accuracy is not None else "accuracy unknown"
-        whose = "yours" if own else "a visitor's" if state.visitors(m) else "shipped"
-        size = m.path.stat().st_size if m.path.exists() else 0
-        c1.markdown(
-            plain(
-                f"{m.name} · {MODEL_KINDS.get(m.kind, m.kind)} · {acc} · {whose}, "
-                f"{size / 2**20:.1f} MB"
-            )
-        )
-        c2.download_button(
-            "Download",
-            data=functools.partial(_read, m.path),
-            file_name=m.path.name,
-            mime="application/zip",
-            key=f"download_{m.name}",
-            on_click=gone_check,  # the press reruns the page too: it says when the file is gone
-            args=(m.name, m.path),
-            width="stretch",
-        )
-        if own:
-            c3.button(
-                "Delete",
-                key=state.DELETE.format(m.name),
-                on_click=ask_delete,
-                args=(m.name,),
-                width="stretch",
-            )
-        if own and st.session_state.get(CONFIRM) == m.name:
-            confirm_ui(m.name)
-
-
-def _read(path) -> bytes:
-    """A model file's bytes, read when its Download is pressed (not at every rerun)."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise QuietError(f"{path.name} was deleted after the list was shown") from None
-
-
-def gone_check(name: str, path) -> None:
-    """A Download pressed for a model deleted since the list was shown says it is gone."""
-    if not path.exists():
-        text = f"{name} was deleted after this list was shown: it is gone, nothing to download."
-        st.session_state[state.SAVE_NOTE] = ("warning", plain(text))
-        st.session_state[SUGGESTED] = None

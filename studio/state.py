@@ -59,6 +59,7 @@ SAVE_KIND, SAVE_NAME, SAVE = "save_kind", "save_name", "save"
 SAVE_REPLACE, DELETE = "save_replace", "delete_{}"  # confirm a replace; delete one model
 MINE = "mine"  # the names of the models this session saved: only those it may replace or delete
 SAVE_NOTE = "save_note"  # (level, text): how the last save or delete went
+SAVE_SUGGESTED = "save_suggested"  # a free name the last refused save offered
 INSIDE_OPEN, REPORT_OPEN = "inside_open", "report_open"  # the two sections' expanders
 INSIDE_KIND, INSIDE_WHY = "inside_kind", "inside_why"  # the network looked into, the digit asked
 INSIDE_ANSWER = "inside_answer"  # the answer "why" was last reset to

@@ -68,6 +68,10 @@ class UnlikeDigit:
         return np.concatenate(out) if out else np.zeros((0, len(SIGNALS)), np.float32)
 
     def _scores(self, chunk: np.ndarray) -> np.ndarray:
+        return self._signals(chunk)[0]
+
+    def _signals(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(scores, the CNN's probabilities, the MLP's), all from one call into TensorFlow."""
         a = self.a
         features, lc, lm = (t.numpy() for t in self._read(tf.constant(chunk[..., None])))
         pc, pm = _softmax(lc), _softmax(lm)
@@ -76,16 +80,25 @@ class UnlikeDigit:
         z = (features - a["feature_mean"]) @ a["feature_basis"].T
         d = z[:, None, :] - a["class_means"][None]  # (n, 10, FEATURES)
         distance = ((d @ a["precision"]) * d).sum(-1).min(1)
-        return np.stack(
-            [
-                -_logsumexp(lc),
-                -_logsumexp(lm),
-                0.5 * np.abs(pc - pm).sum(1),
-                np.sqrt((residual**2).sum(1)),
-                distance,
-            ],
-            1,
-        )
+        signals = [
+            -_logsumexp(lc),
+            -_logsumexp(lm),
+            0.5 * np.abs(pc - pm).sum(1),
+            np.sqrt((residual**2).sum(1)),
+            distance,
+        ]
+        return np.stack(signals, 1), pc, pm
+
+    def read(self, x: np.ndarray) -> tuple[bool, np.ndarray, np.ndarray]:
+        """One (28, 28) input: whether it does not look like a digit, and the shipped CNN's and
+        MLP's (10,) probabilities, read in the same call (a stroke needs all three)."""
+        scores, pc, pm = self._signals(np.asarray(x, np.float32).reshape(1, *INPUT_SHAPE[:2]))
+        return bool(self.p_values(scores).min(1)[0] < self.alpha), pc[0], pm[0]
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """The shipped CNN's (10,) probabilities, read as `read` reads them (inference.KeepWarm
+        keeps the detector ready through this)."""
+        return self.read(x)[1]
 
     def p_values(self, scores: np.ndarray) -> np.ndarray:
         """(n, 5): the share of calibration digits scoring at least as high, per signal."""

@@ -100,7 +100,8 @@ class KeepWarm:
     cold: measured here, a CNN prediction after 1 s of idling took 17 ms instead of 1.3 ms, and
     preprocessing 15 ms instead of 0.8 ms. People pause between strokes for about that long. While
     someone draws, a background thread runs each predictor they use on a blank input a few times a
-    second (about 1% of one core), and lets go of it a minute after its last use.
+    second (about 1% of one core), and lets go of it a minute after its last use. A predictor
+    used in the last period needs no warming: a class drawing at once keeps it busy.
     """
 
     PERIOD_S = 0.2
@@ -111,15 +112,17 @@ class KeepWarm:
         self.period_s, self.keep_s = period_s, keep_s
         self._lock = threading.Lock()
         self._predictors: dict[int, tuple[Predictor, float]] = {}  # id -> (predictor, until)
+        self._used: dict[int, float] = {}  # id -> when someone's drawing last used it
         self._wake = threading.Event()
         threading.Thread(target=self._run, name="keep-warm", daemon=True).start()
 
     def touch(self, predictors) -> None:
         """These predictors were just used: keep them warm for the next `keep_s` seconds."""
-        until = time.monotonic() + self.keep_s
+        now = time.monotonic()
         with self._lock:
             for p in predictors:
-                self._predictors[id(p)] = (p, until)
+                self._predictors[id(p)] = (p, now + self.keep_s)
+                self._used[id(p)] = now
         self._wake.set()
 
     def warm(self) -> int:
@@ -135,8 +138,12 @@ class KeepWarm:
                 gone = [k for k, (_, until) in self._predictors.items() if until < now]
                 for key in gone:
                     del self._predictors[key]  # also lets go of a discarded model
-                due = [p for p, _ in self._predictors.values()]
-                if not due:
+                    self._used.pop(key, None)
+                # Drawings that keep a predictor busy keep it warm: no warm-up for those (with
+                # a class drawing, this thread would only take the server's CPU from them).
+                busy = {k for k, t in self._used.items() if now - t < self.period_s}
+                due = [p for k, (p, _) in self._predictors.items() if k not in busy]
+                if not self._predictors:
                     self._wake.clear()
             if gone:  # a discarded model is reference cycles: only a full collection frees it
                 give_back_memory()

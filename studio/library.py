@@ -1,0 +1,96 @@
+"""The models on this server, listed for every visitor: where each comes from, how good it is,
+a download, and a delete (asked first) for the ones this visitor saved."""
+
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from mnist_demo import MODEL_KINDS
+from mnist_demo.errors import MnistDemoError
+from mnist_demo.storage.saving import delete_model
+from mnist_demo.storage.store import saves_root
+from studio import state
+from studio.cards import plain
+from studio.owner import mine
+from studio.streamlit_internals import QuietError
+
+CONFIRM = "delete_confirm"  # the model whose Delete was pressed, to confirm
+
+
+def ask_delete(name: str) -> None:
+    st.session_state[CONFIRM] = name
+
+
+def confirm_ui(name: str) -> None:
+    """Delete asks first: a deleted model is gone for every visitor."""
+    c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
+    c1.warning(plain(f"Delete {name} for every visitor? It cannot be undone."))
+    c2.button("Yes, delete", key="delete_yes", on_click=delete, args=(name,), type="primary")
+    c3.button("Keep it", key="delete_no", on_click=ask_delete, args=(None,))
+
+
+def delete(name: str) -> None:
+    st.session_state[CONFIRM] = None
+    try:
+        delete_model(name, saves_root())
+        text = ("success", plain(f"Deleted {name}."))
+    except (MnistDemoError, OSError) as e:
+        text = ("error", plain(f"Could not delete {name}: {getattr(e, 'strerror', None) or e}."))
+    st.session_state[state.MINE].discard(name)
+    st.session_state[state.SAVE_NOTE] = text
+    st.session_state[state.SAVE_SUGGESTED] = None
+
+
+def library_ui(models) -> None:
+    """Every usable model: where it comes from and how good it is, a download, and a delete for
+    the ones this session saved."""
+    for m in models:
+        own = state.visitors(m) and mine(m.name, m.meta)
+        c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
+        acc = f"test accuracy {m.accuracy:.2%}" if m.accuracy is not None else "accuracy unknown"
+        whose = "yours" if own else "a visitor's" if state.visitors(m) else "shipped"
+        size = m.path.stat().st_size if m.path.exists() else 0
+        c1.markdown(
+            plain(
+                f"{m.name} · {MODEL_KINDS.get(m.kind, m.kind)} · {acc} · {whose}, "
+                f"{size / 2**20:.1f} MB"
+            )
+        )
+        c2.download_button(
+            "Download",
+            data=functools.partial(_read, m.path),
+            file_name=m.path.name,
+            mime="application/zip",
+            key=f"download_{m.name}",
+            on_click=gone_check,  # the press reruns the page too: it says when the file is gone
+            args=(m.name, m.path),
+            width="stretch",
+        )
+        if own:
+            c3.button(
+                "Delete",
+                key=state.DELETE.format(m.name),
+                on_click=ask_delete,
+                args=(m.name,),
+                width="stretch",
+            )
+        if own and st.session_state.get(CONFIRM) == m.name:
+            confirm_ui(m.name)
+
+
+def _read(path) -> bytes:
+    """A model file's bytes, read when its Download is pressed (not at every rerun)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise QuietError(f"{path.name} was deleted after the list was shown") from None
+
+
+def gone_check(name: str, path) -> None:
+    """A Download pressed for a model deleted since the list was shown says it is gone."""
+    if not path.exists():
+        text = f"{name} was deleted after this list was shown: it is gone, nothing to download."
+        st.session_state[state.SAVE_NOTE] = ("warning", plain(text))
+        st.session_state[state.SAVE_SUGGESTED] = None
