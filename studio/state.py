@@ -67,6 +67,8 @@ INSIDE_DIGIT = "inside_digit"  # (index, 28x28, label) of a test digit looked in
 REPORT_MODEL, REPORT_PICK = "report_model", "report_pick"
 # Teaching (studio/teach.py): the kept digits [{id, key, x, y, picture}], the uploads read.
 TAUGHT_DIGITS, TEACH_FILES = "taught_digits", "teach_files"
+MY_DIGITS_OPEN = "my_digits_open"  # whether My digits is open (its content runs only then)
+MY_DIGITS_SHOWN = "my_digits_shown"  # how many digits it had at the last look
 TEACH_PICK, TEACH_RIGHT, TEACH_NOTE = "teach_pick", "teach_right", "teach_note"
 TEACH_UPLOAD, TEACH_FILE_NOTE = "teach_upload", "teach_file_note"
 TEACH_FILE_BYTES = "teach_file_bytes"  # (the digits' ids and labels, their .npz)

@@ -114,7 +114,13 @@ def _thumb(drawing: np.ndarray | None) -> np.ndarray | None:
 def my_digits_ui(choices) -> None:
     """The gallery, its file, and the fine-tune button."""
     digits = st.session_state[state.TAUGHT_DIGITS]
-    with st.expander(f"My digits ({len(digits)})", expanded=bool(digits)):
+    if len(digits) > st.session_state.get(state.MY_DIGITS_SHOWN, 0):
+        st.session_state[state.MY_DIGITS_OPEN] = True  # a digit just kept: show it there
+    st.session_state[state.MY_DIGITS_SHOWN] = len(digits)
+    box = st.expander(f"My digits ({len(digits)})", key=state.MY_DIGITS_OPEN, on_change="rerun")
+    if not box.open:
+        return  # closed: nothing inside runs (a stroke reruns this fragment, for 32 visitors)
+    with box:
         if not digits:
             st.caption(
                 "Digits you keep with “Wrong? This is a ...” or “Right” show here. "

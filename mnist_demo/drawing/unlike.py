@@ -96,9 +96,10 @@ class UnlikeDigit:
         return bool(self.p_values(scores).min(1)[0] < self.alpha), pc[0], pm[0]
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """The shipped CNN's (10,) probabilities, read as `read` reads them (inference.KeepWarm
+        """The shipped CNN's (10,) probabilities, by the networks' call alone (inference.KeepWarm
         keeps the detector ready through this)."""
-        return self.read(x)[1]
+        chunk = np.asarray(x, np.float32).reshape(1, *INPUT_SHAPE)
+        return _softmax(self._read(tf.constant(chunk))[1].numpy())[0]
 
     def p_values(self, scores: np.ndarray) -> np.ndarray:
         """(n, 5): the share of calibration digits scoring at least as high, per signal."""

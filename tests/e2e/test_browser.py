@@ -572,9 +572,12 @@ def kept_file_round_trips(page) -> None:
         assert sorted(f["y"].tolist()) == sorted(TAUGHT)
         assert (f["x"].reshape(len(TAUGHT), -1).max(1) > 200).all()  # ink in every one
     upload = page.locator(".st-key-teach_upload input[type=file]")
-    upload.set_input_files(files=[{"name": "bad.npz", "mimeType": "application/octet-stream",
+    hostile = "[md](http:x) **b**.npz"  # a file name is the visitor's: shown as typed
+    upload.set_input_files(files=[{"name": hostile, "mimeType": "application/octet-stream",
                                    "buffer": b"not a zip"}])  # fmt: skip
-    expect(page.get_by_text("bad.npz is not an .npz file")).to_be_visible(timeout=UI)
+    expect(page.get_by_text(f"{hostile} is not an .npz file")).to_be_visible(timeout=UI)
+    expect(page.locator("a[href='http:x']")).to_have_count(0)
+    expect(page.locator(".stAlert strong").filter(has_text="b")).to_have_count(0)
     kept = Path(got.value.path()).read_bytes()  # the download's own name has no extension
     upload.set_input_files(files=[{"name": got.value.suggested_filename,
                                    "mimeType": "application/octet-stream", "buffer": kept}])  # fmt: skip

@@ -150,6 +150,7 @@ def test_a_server_killed_whole_mid_save_restarts_with_a_usable_model_and_no_litt
         old = (saved / "victim.keras").read_bytes()
         train_mlp_briefly(page)  # a second model, saved over the first
         page.get_by_label("Name").fill("victim")
+        page.get_by_label("Name").press("Enter")  # the page reruns with it: a name of its own
         page.get_by_text("Replace the model victim saved earlier").click()
         kill_at.write_text(step)
         page.get_by_role("button", name="Save").click()

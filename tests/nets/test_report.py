@@ -103,3 +103,20 @@ def test_a_missing_stale_or_corrupt_detector_is_named(tmp_path, mnist):
                          env_extra={WEIGHTS_ENV: str(folder)})  # fmt: skip
     assert code == 0 and "Traceback" not in err
     assert json.loads(out)["unlike_digit"] is None and "calibrated for other networks" in err
+
+
+def test_one_read_gives_the_verdict_and_both_shipped_networks_probabilities(detector, mnist):
+    """What a stroke reads in one call: the same verdict as flags(), and the probabilities the
+    shipped networks' own Keras models give (their predict, not the detector's arithmetic)."""
+    from mnist_demo.storage.store import load_model
+
+    cnn, mlp = load_model("cnn"), load_model("mlp")
+    odd = nondigit_set(n_each=1, seed=1)
+    drawn = [preprocess(im) for shapes in odd.values() for im in shapes][:4]
+    for x in [*(mnist.x_test[:4] / 255.0).astype(np.float32).reshape(4, 28, 28), *drawn]:
+        unlike_digit, pc, pm = detector.read(x)
+        assert unlike_digit == bool(detector.flags(x[None])[0])
+        batch = x.reshape(1, 28, 28, 1)
+        assert np.allclose(pc, cnn.predict(batch, verbose=0)[0], atol=1e-5)
+        assert np.allclose(pm, mlp.predict(batch, verbose=0)[0], atol=1e-5)
+        assert np.allclose(detector.probabilities(x), pc, atol=1e-6)
