@@ -11,7 +11,7 @@ import streamlit as st
 from mnist_demo import MODEL_KINDS
 from mnist_demo.drawing.canvas import decode_canvas_png
 from mnist_demo.drawing.preprocess import preprocess
-from mnist_demo.errors import DrawingError
+from mnist_demo.errors import DrawingError, first_line
 from studio import classview, state
 from studio.cards import details_html, plain, reading_html, seen_png
 from studio.choose import Choice, choose_model
@@ -121,7 +121,7 @@ def canvas_ui(stroke_width: int) -> np.ndarray | None:
     except (DrawingError, ValueError, TypeError, AttributeError) as e:
         # Not what a canvas sends (a bad data URL, bad base64, not a PNG): nothing drawn, and
         # the log says why in one line.
-        log.warning("canvas export refused: %s", str(e).splitlines()[0][:200] if str(e) else e)
+        log.warning("canvas export refused: %s", first_line(e)[:200])
         return None
 
 

@@ -147,7 +147,7 @@ def check_room(folder: Folder, need_bytes: int, max_models: int, max_mb: float) 
         raise SaveRefused(
             f"this server keeps at most {max_models} saved models: delete one of yours first"
         )
-    used = sum(p.stat().st_size for p in files if p.is_file())
+    used = _bytes(files)
     if used + need_bytes > max_mb * 2**20:
         raise SaveRefused(
             f"saved models take {used / 2**20:.0f} MB of this server's {max_mb:.0f} MB: "
@@ -167,12 +167,17 @@ def check_share(mine: list[Path], need_bytes: int, max_models: int, max_mb: floa
             f"you have saved {len(mine)} models, each visitor's share on this server: "
             "delete one of yours first"
         )
-    used = sum(p.stat().st_size for p in mine if p.is_file())
+    used = _bytes(mine)
     if used + need_bytes > max_mb * 2**20:
         raise SaveRefused(
             f"your saved models take {used / 2**20:.0f} MB of your {max_mb:.0f} MB share on "
             "this server: delete one of yours first"
         )
+
+
+def _bytes(files: list[Path]) -> int:
+    """What these model files take on disk (one deleted meanwhile takes nothing)."""
+    return sum(p.stat().st_size for p in files if p.is_file())
 
 
 def _without_optimizer(model):
