@@ -1,6 +1,6 @@
 """The MNIST Studio page, one module per panel; nothing imports it but app.py (docs/architecture.md
 names each): state and streamlit_internals hold what the panels share; draw, choose, cards,
-inside, pictures and report are the drawing side; train, form, watch, progress, charts, live,
-outcome and runs the training side; save, library, owner and teach keep models and a
-person's digits; classview and busy are for the class.
+inside, pictures and report are the drawing side; train, form, setup_link, watch, progress,
+charts, live, outcome and runs the training side; save, library, owner and teach keep models and
+a person's digits; classview and busy are for the class.
 """

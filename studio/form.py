@@ -24,37 +24,57 @@ BUDGET_HELP = (
 )
 
 
+def bounds(base: Recipe, setting: str) -> tuple[int, int] | None:
+    """(low, high) the form allows `setting` of `base`, or None where the recipe has none."""
+    length = "budget" if base.budget_s is not None else "steps" if base.steps else "epochs"
+    if setting in ("budget", "steps", "epochs") and setting != length:
+        return None
+    return {
+        "budget": (5, MAX_BUDGET_S[base.model]),
+        "steps": (10, MAX_STEPS),
+        "epochs": (1, MAX_EPOCHS[base.model]),
+        "batch": (8, MAX_BATCH),
+        "seed": (0, 2**31 - 1),
+    }[setting]
+
+
+def rates(base: Recipe) -> list[float]:
+    """The learning rates the form offers for `base`: the usual ones and the recipe's own."""
+    return sorted({*LEARNING_RATES, base.learning_rate})
+
+
 def recipe_ui(kind: str, recipe_name: str, disabled: bool) -> Recipe:
-    """The chosen recipe, with the user's steps or epochs, batch size and learning rate."""
+    """The chosen recipe, with the user's steps or epochs, batch size and learning rate. The
+    widgets' first values go through session state, where a setup link (setup_link.py) may have
+    put its own."""
     base = RECIPES[(kind, recipe_name)]
 
-    def number(col, label, name, low, high, value, step=None, **kw):
+    def number(col, label, name, value, step, **kw):
         key = state.SETTING.format(name, kind, recipe_name)
-        return col.number_input(label, low, high, value, step, key=key, disabled=disabled, **kw)
+        st.session_state.setdefault(key, value)
+        low, high = bounds(base, name)
+        return col.number_input(label, low, high, step=step, key=key, disabled=disabled, **kw)
 
     c1, c2, c3, c4 = st.columns([2, 2, 3, 2])
     if base.budget_s is not None:
-        budget = number(
-            c1, "Seconds", "budget", 5, MAX_BUDGET_S[kind], int(base.budget_s), 5, help=BUDGET_HELP
-        )
+        budget = number(c1, "Seconds", "budget", int(base.budget_s), 5, help=BUDGET_HELP)
         changes = {"budget_s": float(budget)}
     elif base.steps is not None:
-        changes = {"steps": int(number(c1, "Steps", "steps", 10, MAX_STEPS, base.steps, 100))}
+        changes = {"steps": int(number(c1, "Steps", "steps", base.steps, 100))}
     else:
-        epochs = number(c1, "Epochs", "epochs", 1, MAX_EPOCHS[kind], base.epochs, 1)
-        changes = {"epochs": int(epochs)}
-    changes["batch_size"] = int(number(c2, "Batch size", "batch", 8, MAX_BATCH, base.batch_size, 8))
-    rate = _rate_ui(c3, kind, recipe_name, base.learning_rate)
+        changes = {"epochs": int(number(c1, "Epochs", "epochs", base.epochs, 1))}
+    changes["batch_size"] = int(number(c2, "Batch size", "batch", base.batch_size, 8))
+    rate = _rate_ui(c3, base)
     changes["seed"] = _seed_ui(c4, kind, recipe_name, disabled)
     return base.with_(**changes, learning_rate=float(rate))
 
 
-def _rate_ui(col, kind: str, recipe_name: str, rate: float) -> float:
-    key = state.SETTING.format("lr", kind, recipe_name)
+def _rate_ui(col, base: Recipe) -> float:
+    key = state.SETTING.format("lr", base.model, base.name)
+    st.session_state.setdefault(key, base.learning_rate)
     return col.select_slider(
         "Learning rate",
-        sorted({*LEARNING_RATES, rate}),
-        value=rate,
+        rates(base),
         format_func=lambda r: f"{r:g}",
         key=key,
         on_change=rate_changed,

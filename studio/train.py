@@ -21,8 +21,8 @@ from mnist_demo.serving.jobs import (
     WAITING,
     TrainingJob,
 )
-from mnist_demo.training.recipes import Recipe
-from studio import classview, state
+from mnist_demo.training.recipes import RECIPES, Recipe
+from studio import classview, setup_link, state
 from studio.form import recipe_ui
 from studio.progress import estimate_text
 from studio.streamlit_internals import session_liveness
@@ -46,10 +46,13 @@ def training_ui() -> None:
     job = st.session_state.get(state.JOB)
     active = job is not None and job.state in ACTIVE
     # The class view folds the form: the screen is for the canvas and the curves.
+    setup_link.read_once(tuple(RECIPE_LABELS))
     with st.expander(SETTINGS) if classview.on() else st.container():
         kind, recipe_name = _network_and_recipe_ui(active)
         recipe = recipe_ui(kind, recipe_name, active)
+        setup_link.write(recipe, RECIPES[(kind, recipe_name)])
         st.caption(recipe.describe())
+        setup_link.note_ui()
     data_status_ui()
     buttons_ui(recipe, job, active)
     message = st.session_state.get(state.MESSAGE)
