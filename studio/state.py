@@ -48,7 +48,7 @@ OWNER = "owner_id"  # this browser's owner id (studio/owner.py), once known
 CLASS_VIEW = "class_view"  # the class view is on (studio/classview.py)
 LINK_READ, LINK_NOTE = "link_read", "link_note"  # the setup link was read; what it could not set
 SEEN = "seen"  # the 28x28 the models read of the visitor's drawing, or None
-PAUSE = "pause"  # the Pause / Resume button
+PAUSE, STEP, RESET = "pause", "step", "reset"  # Pause / Resume, Step (while paused), Reset
 SHOWN_WAITING = "shown_waiting"  # the page last showed this session's training as queued
 PREDICTORS = "predictors"  # {kind: (TrainResult, Predictor)}: session models, compiled once
 # Widgets' keys (Streamlit keeps their values in session state too).

@@ -123,8 +123,8 @@ def data_status_ui() -> None:
 
 
 def buttons_ui(recipe: Recipe, job, active: bool) -> None:
-    """Train, Pause or Resume, and Stop (Cancel while queued; "Stopping..." once pressed), and a
-    word when another session holds the slot."""
+    """Train, Pause or Resume, Stop (Cancel while queued; "Stopping..." once pressed), Step
+    and Reset; before Train, how long it takes and whether another session holds the slot."""
     b1, b2, b3, b4 = st.columns([1, 1, 1, 2], vertical_alignment="center")
     b1.button(
         "Train",
@@ -149,23 +149,60 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
         disabled=not active or waiting or stopping,
         width="stretch",
     )
+    _stop_ui(b3, job, active, waiting, stopping)
+    if active:
+        _step_and_reset_ui(b4, view, usable=not (waiting or stopping))
+    else:
+        _before_train_ui(b4, recipe)
+
+
+def _stop_ui(col, job, active: bool, waiting: bool, stopping: bool) -> None:
     label = "Cancel" if waiting else "Stopping..." if stopping else "Stop"
     if stopping and getattr(st.session_state.get(state.STOPPING_SHOWN), "job", None) is not job:
         st.session_state[state.STOPPING_SHOWN] = Shown(job, time.monotonic())
-    b3.button(
+    col.button(
         label,
         key=state.STOP,
         disabled=not active or stopping,
         on_click=stop_training,
         width="stretch",
     )
-    if not active:
-        b4.caption(estimate_text(recipe))
-        _busy_note()
 
 
-def _busy_note() -> None:
-    """Before Train: a word when another session holds the slot."""
+def _step_and_reset_ui(col, view, usable: bool) -> None:
+    """While it holds: Step (to the next evaluation, then hold again) and Reset (its first
+    weights again, its curves cleared; paused if it was)."""
+    s1, s2 = col.columns(2)
+    s1.button(
+        "Step",
+        key=state.STEP,
+        on_click=_steer,
+        args=("step",),
+        disabled=not (usable and view.paused),
+        width="stretch",
+        help="While paused: train to the next evaluation, update the curves and the live "
+        "predictions, and hold again.",
+    )
+    s2.button(
+        "Reset",
+        key=state.RESET,
+        on_click=_steer,
+        args=("reset",),
+        disabled=not usable,
+        width="stretch",
+        help="Back to this run's first weights (the same seed): its curves start again.",
+    )
+
+
+def _steer(command: str) -> None:
+    job = st.session_state.get(state.JOB)
+    if job is not None:
+        job.step() if command == "step" else job.reset()
+
+
+def _before_train_ui(col, recipe: Recipe) -> None:
+    """Before Train: how long it should take, and a word when another session holds the slot."""
+    col.caption(estimate_text(recipe))
     if state.training_slots().busy():
         where = (
             "Every place for trainings on the cluster is taken"

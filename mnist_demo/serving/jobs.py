@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from mnist_demo.data import Mnist
 from mnist_demo.errors import MnistDemoError, first_line
-from mnist_demo.events import PROGRESS, lr_factor_now, paused_now, seconds_left
+from mnist_demo.events import PROGRESS, START, lr_factor_now, paused_now, seconds_left
 from mnist_demo.memory import give_back_memory_soon
 from mnist_demo.serving.runner import Event, Failed, Runner
 from mnist_demo.serving.slots import TrainingSlots
@@ -105,6 +105,15 @@ class TrainingJob:
 
     def resume(self) -> None:
         self._steering.tell("run", ("resume",))
+
+    def step(self) -> None:
+        """While paused: train to the next evaluation (curves and live panel) and hold again."""
+        self._steering.nudge(("step",))
+
+    def reset(self) -> None:
+        """Start again from the run's first weights (its seed), paused if it was; its curves
+        start again too (the new run's START clears the events)."""
+        self._steering.nudge(("reset",))
 
     def set_lr_factor(self, factor: float) -> None:
         """The recipe's learning rate (or schedule) times `factor`, from the next step on."""
@@ -205,6 +214,8 @@ class TrainingJob:
             self._check(runner)
             if isinstance(message, Event):
                 with self._lock:
+                    if message.event["kind"] == START:  # a reset starts the curves again
+                        self._events.clear()
                     self._events.append(message.event)
             elif message is not None:
                 # Ended: the slot is free from now, not once the child process has finished

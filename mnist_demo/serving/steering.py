@@ -49,6 +49,13 @@ class Steering:
         if runner is not None:
             runner.tell(command)
 
+    def nudge(self, command: tuple) -> None:
+        """A command for this moment only (Step, Reset): passed on if it runs, never kept."""
+        with self._lock:
+            runner = self._live
+        if runner is not None:
+            runner.tell(command)
+
     def attach(self, runner: Runner) -> None:
         with self._lock:
             self._live, told = runner, list(self._told.values())

@@ -77,19 +77,47 @@ def train(
     feed = feed or mnist_feed(recipe, data)
     plan = plan_steps(recipe, feed.n_train, max_steps)
     _compile(model, recipe, plan)
-    held = _subset(*feed.held_out)
-    reporter = Reporter(recipe, plan, feed.n_train, subscribers, control, held, _panel(data))
+    held, panel = _subset(*feed.held_out), _panel(data)
     batches, portable = feed.batches(), portable or portable_network(recipe.model)
-    reporter.start(model)  # training time counts from here: data sets built, model compiled
+    first = FirstState(model)  # what a reset goes back to
+    while True:
+        reporter = Reporter(recipe, plan, feed.n_train, subscribers, control, held, panel)
+        reporter.start(model)  # training time counts from here: data sets built, model compiled
+        if not (control.stop.is_set() or control.reset_asked):  # asked while it held at once
+            callbacks = [reporter, *_extra_callbacks(recipe, tensorboard_dir)]
+            _fit(model, batches, plan, callbacks)
+        if control.stop.is_set() or not control.take_reset():
+            return _result(recipe, data, model, portable, reporter, precision)
+        keras.utils.set_random_seed(recipe.seed)  # the same shuffles and augmentations again
+        first.restore()
+
+
+class FirstState:
+    """A network's first weights and its optimizer's first state, to start again from (Reset).
+    The optimizer is built here, before its first step, so that its state can be kept too."""
+
+    def __init__(self, model):
+        self.model = model
+        model.optimizer.build(model.trainable_variables)
+        self.weights = [w.numpy() for w in model.weights]
+        self.optimizer = [v.numpy() for v in model.optimizer.variables]
+
+    def restore(self) -> None:
+        for variable, value in zip(self.model.weights, self.weights):
+            variable.assign(value)
+        for variable, value in zip(self.model.optimizer.variables, self.optimizer):
+            variable.assign(value)
+
+
+def _fit(model, batches, plan, callbacks: list) -> None:
     model.fit(
         batches,
         epochs=plan.rounds,
         steps_per_epoch=plan.steps_per_round,
-        callbacks=[reporter, *_extra_callbacks(recipe, tensorboard_dir)],
+        callbacks=callbacks,
         shuffle=False,  # the dataset shuffles itself
         verbose=0,
     )
-    return _result(recipe, data, model, portable, reporter, precision)
 
 
 def _compile(model, recipe: Recipe, plan) -> None:

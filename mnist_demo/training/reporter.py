@@ -1,4 +1,5 @@
-"""The engine's eyes and hands inside Keras' fit: metric events, evaluations, pause, rate, stop.
+"""The engine's eyes and hands inside Keras' fit: metric events, evaluations, pause and step,
+rate, stop and reset.
 
 Training curves: Keras' logs hold a running mean since the start of the epoch, which restarts at
 every epoch (the curve fell off a cliff there). Each step event carries the mean of the batches
@@ -6,8 +7,12 @@ since the last event instead, recovered exactly from the running means: no reset
 
 Held-out curves: a fixed subset of the held-out images (EVAL_IMAGES) is evaluated every
 `eval_steps` steps and at the end of every round, in this thread, between two steps: the weights
-cannot change under it. The same call reads the live panel's digits and the caller's drawing; the first comes
-before the first step.
+cannot change under it. The same call reads the live panel's digits and the caller's drawing
+(readings.py); the first comes before the first step.
+
+Pause holds the training after the step (and evaluation) under way; Step, while paused, trains to
+the next evaluation and holds again; a reset ends this fit, and the engine starts again from the
+first weights with a new Reporter.
 """
 
 from __future__ import annotations
@@ -17,15 +22,12 @@ import time
 from collections import deque
 
 import keras
-import numpy as np
-import tensorflow as tf
 
-from mnist_demo.data import BATCH
 from mnist_demo.errors import TrainingDiverged
 from mnist_demo.events import END, EVAL, FINAL, PAUSE, RATE, RESUME, START, STEP
-from mnist_demo.nets.inference import loss_and_accuracy
 from mnist_demo.training.budget import BudgetFit, Speed
 from mnist_demo.training.control import Control
+from mnist_demo.training.readings import Readings
 
 Event = dict  # see events.py
 EMIT_INTERVAL_S = 0.5  # a step event at most this often: reading metrics forces a device sync
@@ -43,27 +45,23 @@ class Reporter(keras.callbacks.Callback):
         self.step = self.round = self.last_step = self.last_eval = 0
         self.t0 = self.last_t = time.perf_counter()
         self.rate = 0.0  # samples/s between the last two step events
-        self.val_key = "test" if recipe.validation == "test" else "val"
         self.eval_steps = recipe.eval_every or max(
             1, n_train // recipe.batch_size // EVALS_PER_EPOCH
         )
-        self.held_out = held_out  # (x float32 (n, 28, 28, 1), y int) of at most EVAL_IMAGES
-        self.panel = panel  # (x float32 (20, 28, 28, 1), y int): the digits read at each eval
+        val_key = "test" if recipe.validation == "test" else "val"
+        self.readings = Readings(held_out, panel, val_key)
+        self.stepping = False  # a Step runs until the next evaluation
         self.lr_factor = 1.0
         self.total_steps = plan.total_steps  # a budgeted run's moves as its speed is measured
         self.budget: BudgetFit | None = None
         self.speed = Speed()  # steps per second past the first call, for time left
         self.eval_seconds = 0.0  # spent evaluating during training, for the benchmark
         self._sums = (0, 0.0, 0.0)  # (steps, loss sum, accuracy sum) this round, at the last event
-        self._predict = None
         self._last_held_out = (float("nan"), float("nan"))
 
     def start(self, model) -> None:
         self.set_model(model)
-        # One trace for every batch size, done now: compiling is set-up, not evaluation time.
-        spec = tf.TensorSpec((None, 28, 28, 1), tf.float32)
-        self._predict = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
-        self._predict(tf.zeros((1, 28, 28, 1)))
+        self.readings.trace(model)
         if self.recipe.budget_s:
             schedule = getattr(model.optimizer, "fitted_schedule", None)
             self.budget = BudgetFit(self.recipe, self.plan.total_steps, schedule, self.speed)
@@ -80,6 +78,7 @@ class Reporter(keras.callbacks.Callback):
         # Before the first step: the curves start at the network as it is (a fresh one guesses,
         # about 90% wrong) and the live panel shows it misreading, so that learning shows.
         self._evaluate()
+        self._hold_if_paused()  # a run reset while paused holds before its first step
 
     def on_epoch_begin(self, epoch, logs=None):
         self.round = epoch
@@ -89,12 +88,6 @@ class Reporter(keras.callbacks.Callback):
         # `batch` is the last step of this call (several with steps_per_execution > 1).
         self.step = self.round * self.plan.steps_per_round + batch + 1
         control = self.control
-        if control.paused and not control.stop.is_set():
-            self._pause()
-        if control.stop.is_set():
-            self.model.stop_training = True
-        if control.lr_factor != self.lr_factor:
-            self._set_rate(control.lr_factor)
         now = time.perf_counter()
         self.speed.start(self.step, now)  # the first call traced and warmed up: from its end
         if self.budget is not None:
@@ -105,12 +98,19 @@ class Reporter(keras.callbacks.Callback):
             self._evaluate()
         if self.step >= self.total_steps:
             self.model.stop_training = True  # a capped or step-based plan ends mid-round
+        else:
+            self._hold_if_paused()
+        if control.lr_factor != self.lr_factor:
+            self._set_rate(control.lr_factor)
+        if control.stop.is_set() or control.reset_asked:
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.control.stop.is_set():
+        if self.control.stop.is_set() or self.control.reset_asked:
             return  # a stop ends the run now: the final evaluation follows at once
         if self.last_eval != self.step:
             self._evaluate()
+            self._hold_if_paused()
         if logs is not None:  # for EarlyStopping, which reads the logs after this callback
             logs["val_loss"], logs["val_accuracy"] = self._last_held_out
 
@@ -149,45 +149,29 @@ class Reporter(keras.callbacks.Callback):
     def _evaluate(self) -> None:
         """Held-out loss and accuracy on the fixed subset, the panel and the drawing, now."""
         t = time.perf_counter()
-        x, y = self.held_out
-        drawing = self.control.drawing
-        extra = [self.panel[0]] + ([drawing.reshape(1, 28, 28, 1)] if drawing is not None else [])
-        probs = self._probabilities(np.concatenate([x, *extra]))
-        held, rest, n = probs[: len(y)], probs[len(y) :], len(self.panel[1])
-        loss, acc = loss_and_accuracy(held, y)
+        loss, acc, fields = self.readings.read(self.control.drawing)
         self._last_held_out = (loss, acc)
-        self.last_eval = self.step
-        event = {
-            "kind": EVAL,
-            **self._base(time.perf_counter()),
-            f"{self.val_key}_loss": loss,
-            f"{self.val_key}_accuracy": acc,
-            "eval_images": len(y),
-            "panel": rest[:n].argmax(1).tolist(),
-            "panel_sure": np.round(rest[:n].max(1), 3).tolist(),
-        }
-        if drawing is not None:
-            event["drawing"] = int(rest[n].argmax())
-            event["drawing_sure"] = round(float(rest[n].max()), 3)
-        self._emit(event)
+        self.last_eval, self.stepping = self.step, False  # a Step ends here
+        self._emit({"kind": EVAL, **self._base(time.perf_counter()), **fields})
         spent = time.perf_counter() - t
         self.eval_seconds += spent
         self.t0 += spent  # evaluating is not training: elapsed time and rates leave it out
         self.last_t += spent
 
-    def _probabilities(self, x: np.ndarray) -> np.ndarray:
-        out = [self._predict(tf.constant(x[i : i + BATCH])) for i in range(0, len(x), BATCH)]
-        return np.concatenate([np.asarray(o, np.float32) for o in out])
-
-    def _pause(self) -> None:
+    def _hold_if_paused(self) -> None:
+        """Hold here while paused (not during a Step's stretch, nor once stopped or reset)."""
+        control = self.control
+        if not control.paused or self.stepping or control.stop.is_set() or control.reset_asked:
+            return
         t = time.perf_counter()
         self._emit({"kind": PAUSE, **self._base(t), **self._rate_now()})
-        self.control.wait_while_paused()
+        self.stepping = control.wait_while_paused()
         paused = time.perf_counter() - t
         self.t0 += paused  # a pause is not training time
         (self.budget or self.speed).pause(paused)  # a budget tells its speed too
         self.last_t += paused
-        self._emit({"kind": RESUME, **self._base(time.perf_counter()), "paused_s": paused})
+        resume = {"kind": RESUME, **self._base(time.perf_counter()), "paused_s": paused}
+        self._emit({**resume, "step_asked": True} if self.stepping else resume)
 
     def _set_total(self, total: int) -> None:
         self.total_steps = total

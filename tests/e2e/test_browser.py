@@ -421,9 +421,14 @@ def test_the_training_view_can_be_read_paused_steered_and_stopped(page):
     expect(page.get_by_test_id("stSlider").filter(has_text="Learning rate")).to_contain_text(
         "0.001"
     )
+    # Step: one evaluation stretch (the rate change with it), then it holds again.
+    page.get_by_role("button", name="Step").click()
+    wait_for_more_steps(page, steps_done(page))
+    expect(progress).to_contain_text("Paused at step", timeout=UI)
     page.get_by_role("button", name="Resume").click()
     expect(progress).not_to_contain_text("Paused", timeout=UI)
-    wait_for_more_steps(page, steps_done(page))
+    # Past its third evaluation (four an epoch of 234 steps) before Stop: a slow CPU is there later.
+    wait_for_more_steps(page, max(steps_done(page), 2 * 234 // 4 + 5))
     page.evaluate(SAW_STOPPING)
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text(re.compile(r"Stopped: MLP trained"))).to_be_visible(timeout=SLOW)
@@ -443,7 +448,10 @@ def check_run_events(events: list[dict]) -> None:
     # The rate change, made while paused: recorded, and the optimizer's own rate (read back from
     # it) halved at the step where it paused.
     [rate] = [e for e in events if e["kind"] == "rate"]
-    [pause] = [e for e in events if e["kind"] == "pause"]
+    pause, stepped = [e for e in events if e["kind"] == "pause"]  # Pause, and after Step's stretch
+    stretch = events[events.index(pause) : events.index(stepped)]
+    evals_in_stretch = [e["step"] for e in stretch if e["kind"] == "eval"]
+    assert evals_in_stretch == [stepped["step"]] and stepped["step"] > pause["step"]
     assert rate["lr_factor"] == pytest.approx(0.5) and rate["step"] == pause["step"]
     assert rate["learning_rate"] / pause["learning_rate"] == pytest.approx(0.5, rel=1e-6)
     after = [e for e in events if e["kind"] == "step" and e["step"] > rate["step"]]

@@ -4,6 +4,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 import mnist_demo.serving.jobs as jobs
 import mnist_demo.serving.steering as steering
 from mnist_demo.errors import DataError
@@ -245,3 +247,31 @@ def test_every_runner_implements_the_runner_protocol(small):
     messages = [m for m in run.messages() if m is not None]
     assert all(isinstance(m, Event) for m in messages[:-1]) and isinstance(messages[-1], Result)
     assert messages[-1].result.steps == 4
+
+
+def test_step_and_reset_reach_the_training_and_reset_clears_its_curves(small):
+    from tests.training.test_step_reset import fresh_network, probabilities
+
+    r = quick_recipe().with_(batch_size=50, eval_every=5, precision="float32", seed=9)
+    job = TrainingJob(r, lambda: small, TrainingSlots(1), isolate=False)
+    job.pause()  # asked before it starts: the run holds after its first evaluation
+    job.start()
+
+    def holds():
+        return [e["step"] for e in job.view().events if e["kind"] == "pause"]
+
+    wait_until(lambda: holds() == [0])
+    job.step()
+    wait_until(lambda: holds() == [0, 5])
+    assert job.view().paused and job.view().pause_asked
+    job.reset()
+    # The curves start again: one start, held at step 0, nothing of the steps before.
+    wait_until(lambda: holds() == [0] and job.view().events[0]["kind"] == "start")
+    assert all(e["step"] == 0 for e in job.view().events)
+    job.stop()
+    wait_state(job, jobs.STOPPED)
+    x = small.x_test[:200]
+    result = job.view().result
+    np.testing.assert_allclose(
+        probabilities(result.model, x), probabilities(fresh_network(r), x), atol=1e-6
+    )

@@ -223,7 +223,7 @@ def test_a_new_learning_rate_takes_effect_at_the_next_step(small, monkeypatch):
     recipe = quick(steps=10, epochs=None, batch_size=100, learning_rate=1e-3, schedule="constant")
     train(recipe, small, subscribers=[slow_down], control=control)
     [rate] = [e for e in seen if e["kind"] == "rate"]
-    assert rate["step"] == 6 and rate["lr_factor"] == 0.1
+    assert rate["step"] == 5 and rate["lr_factor"] == 0.1  # set after step 5, for step 6 on
     rates = {e["step"]: e["learning_rate"] for e in seen if e["kind"] == "step"}
     assert rates[5] == pytest.approx(1e-3) and rates[6] == pytest.approx(1e-4)
     assert rates[10] == pytest.approx(1e-4)  # read back from the optimizer, step after step
