@@ -11,6 +11,7 @@ import streamlit as st
 from studio import classview, state
 from studio.busy import busy_ui
 from studio.choose import first_answering, unusable_ui
+from studio.classroom import class_ui
 from studio.draw import canvas_ui, draw_and_predict_ui, style_ui
 from studio.owner import owner_ui
 from studio.report import report_ui
@@ -37,6 +38,7 @@ def main(canvas=canvas_ui) -> None:
     with st.container(key="page-intro"):
         st.caption(INTRO)
     in_class = classview.toggle_ui()
+    class_ui()
     busy_ui()
     style_ui()
     owner_ui()

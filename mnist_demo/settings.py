@@ -171,6 +171,27 @@ CPUS_PER_TRAINING = Setting(
     "a number of CPUs > 0",
     "CPUs a training takes on the Ray cluster",
 )
+CLASS_DIGITS = Setting(
+    "MNIST_STUDIO_CLASS_DIGITS",
+    "400",
+    _positive(int),
+    "a whole number >= 1",
+    "digits a class may collect, all its students together",
+)
+CLASS_DIGITS_PER_STUDENT = Setting(
+    "MNIST_STUDIO_CLASS_DIGITS_PER_STUDENT",
+    "30",
+    _positive(int),
+    "a whole number >= 1",
+    "digits one student may send to their class",
+)
+CLASS_TEACHER_GONE_S = Setting(
+    "MNIST_STUDIO_CLASS_TEACHER_GONE_S",
+    "180",
+    _positive(float),
+    "a number of seconds > 0",
+    "a class ends when its teacher's page has been gone this long",
+)
 ALL = (
     MNIST_DATA,
     PRECISION,
@@ -187,6 +208,9 @@ ALL = (
     TRAINING_NICE,
     RAY_ADDRESS,
     CPUS_PER_TRAINING,
+    CLASS_DIGITS,
+    CLASS_DIGITS_PER_STUDENT,
+    CLASS_TEACHER_GONE_S,
 )
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from mnist_demo import MODEL_KINDS
 from mnist_demo.storage.store import weights_root
-from studio import state
+from studio import classlink, state
 from studio.cards import plain
 
 
@@ -48,6 +48,8 @@ def model_choices(kind: str, saved) -> dict[str, str]:
     """{value: label} for the per-kind selector: this session's model, then saved models."""
     options = {}
     trained = st.session_state[state.TRAINED]
+    if kind in (ours := classlink.class_models()):
+        options[classlink.CLASS_CHOICE] = f"The class's model ({ours[kind].test_accuracy:.2%})"
     if kind in trained:
         options[state.SESSION] = f"Trained in this session ({trained[kind].test_accuracy:.2%})"
     for m in saved:
@@ -71,6 +73,9 @@ def choose_model(kind: str, saved) -> Choice:
     if st.session_state.get(key) not in options:
         st.session_state[key] = next(iter(options))
     value = st.selectbox(f"{name} model", list(options), format_func=options.get, key=key)
+    if value == classlink.CLASS_CHOICE:
+        text = classlink.about_class_model(kind)
+        return Choice(kind, "the class's model", classlink.class_predictor(kind), about=text)
     if value == state.SESSION:
         result = st.session_state[state.TRAINED][kind]
         record = result.metadata("")

@@ -4,12 +4,18 @@ words."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
+from mnist_demo import settings
+from mnist_demo.data import ENV_VAR
 from mnist_demo.events import FINAL, PROGRESS, fraction_done, seconds_left
 from mnist_demo.serving.jobs import RUNNING
 from mnist_demo.training.estimate import estimate
 from studio import state
+
+KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
 
 
 def waiting_text(view, cluster: tuple[int, float] | None = None) -> str:
@@ -89,3 +95,15 @@ def ahead_seconds(speeds: dict) -> float:
         guess = estimate(r, speeds.get((r.model, r.name, r.batch_size)) or speeds.get(r.model))
         ahead += guess.total_s if guess else 0.0
     return ahead
+
+
+def data_status_ui() -> None:
+    src = settings.MNIST_DATA.raw()
+    if src and not Path(src).exists():
+        st.error(
+            f"MNIST is not where {ENV_VAR} points on this server. Point {ENV_VAR} at an "
+            "mnist.npz (Keras layout) or a folder of the four IDX files; drawing and "
+            "predicting still work."
+        )
+    elif not src and not KERAS_MNIST.exists():
+        st.caption("MNIST (11 MB) will be downloaded on the first training.")

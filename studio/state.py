@@ -47,6 +47,9 @@ RUNS, COMPARED = "runs", "compared"  # this session's finished trainings; the on
 OWNER = "owner_id"  # this browser's owner id (studio/owner.py), once known
 CLASS_VIEW = "class_view"  # the class view is on (studio/classview.py)
 LINK_READ, LINK_NOTE = "link_read", "link_note"  # the setup link was read; what it could not set
+# A class (studio/classlink.py, classroom.py): its code, this page's id in it, the last send's note
+CLASS_CODE, CLASS_ME, CLASS_NOTE = "class_code", "class_me", "class_note"
+CLASS_VERSION, CLASS_SHOW = "class_version", "class_show"  # the class model last chosen; gallery
 SEEN = "seen"  # the 28x28 the models read of the visitor's drawing, or None
 PAUSE, STEP, RESET = "pause", "step", "reset"  # Pause / Resume, Step (while paused), Reset
 SHOWN_WAITING = "shown_waiting"  # the page last showed this session's training as queued

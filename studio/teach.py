@@ -20,7 +20,7 @@ from PIL import Image
 from mnist_demo import MODEL_KINDS
 from mnist_demo.serving.jobs import ACTIVE
 from mnist_demo.storage.teach import MAX_TAUGHT, TaughtFileError, as_uint8, counts, from_npz, to_npz
-from studio import state
+from studio import classlink, state
 from studio.cards import plain
 from studio.pictures import png
 
@@ -59,6 +59,7 @@ def teach_bar_ui(drawing: np.ndarray, x: np.ndarray, read: list[tuple[str, int]]
         said = ", ".join(f"{name} reads {digit}" for name, digit in read)
         right.caption(f"{said}: which is it? Pick it on the left.")
     note = st.session_state.get(state.TEACH_NOTE)
+    classlink.note_ui()
     if kept is not None:
         st.caption(f"Kept in My digits as a {kept['y']}. Clear the canvas to draw the next one.")
     elif note:
@@ -80,6 +81,7 @@ def teach(drawing, x8: np.ndarray, key: str, digit: int) -> None:
         if d["key"] == key:
             d["y"] = digit
             return
+    classlink.send(x8, digit)  # in a class, to the class too (once a drawing)
     if len(digits) >= MAX_TAUGHT:
         st.session_state[state.TEACH_NOTE] = (
             "warning",

@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import time
 from collections import namedtuple
-from pathlib import Path
 
 import streamlit as st
 
-from mnist_demo import MODEL_KINDS, settings
-from mnist_demo.data import ENV_VAR
+from mnist_demo import MODEL_KINDS
 from mnist_demo.errors import DataError
 from mnist_demo.serving.jobs import (
     ACTIVE,
@@ -22,9 +20,9 @@ from mnist_demo.serving.jobs import (
     TrainingJob,
 )
 from mnist_demo.training.recipes import RECIPES, Recipe
-from studio import classview, setup_link, state
+from studio import classlink, classview, setup_link, state
 from studio.form import recipe_ui
-from studio.progress import estimate_text
+from studio.progress import data_status_ui, estimate_text
 from studio.streamlit_internals import session_liveness
 from studio.watch import curves_ui, live_curves_ui, live_ui
 
@@ -38,7 +36,6 @@ RECIPE_LABELS = {
     "seed": "seed (the tutorial's)",
 }
 SETTINGS = "Settings: network, recipe, length, batch, learning rate, seed"
-KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
 
 
 def training_ui() -> None:
@@ -110,18 +107,6 @@ def _last_run_ui(events: list[dict]) -> None:
     )
 
 
-def data_status_ui() -> None:
-    src = settings.MNIST_DATA.raw()
-    if src and not Path(src).exists():
-        st.error(
-            f"MNIST is not where {ENV_VAR} points on this server. Point {ENV_VAR} at an "
-            "mnist.npz (Keras layout) or a folder of the four IDX files; drawing and "
-            "predicting still work."
-        )
-    elif not src and not KERAS_MNIST.exists():
-        st.caption("MNIST (11 MB) will be downloaded on the first training.")
-
-
 def buttons_ui(recipe: Recipe, job, active: bool) -> None:
     """Train, Pause or Resume, Stop (Cancel while queued; "Stopping..." once pressed), Step
     and Reset; before Train, how long it takes and whether another session holds the slot."""
@@ -130,7 +115,7 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
         "Train",
         type="primary",
         key=state.TRAIN,
-        disabled=active,
+        disabled=active or not classlink.may_train(),
         on_click=start_training,
         args=(recipe,),
         width="stretch",
@@ -203,6 +188,8 @@ def _steer(command: str) -> None:
 def _before_train_ui(col, recipe: Recipe) -> None:
     """Before Train: how long it should take, and a word when another session holds the slot."""
     col.caption(estimate_text(recipe))
+    if not classlink.may_train():
+        col.caption("In this class the teacher trains for everyone: watch it at the top.")
     if state.training_slots().busy():
         where = (
             "Every place for trainings on the cluster is taken"
@@ -223,6 +210,8 @@ def start_training(recipe: Recipe, start=None) -> None:
         return data
 
     st.session_state[state.MESSAGE] = None
+    if not classlink.may_train():  # the button is off: a press from before the class began
+        return
     job = TrainingJob(
         recipe,
         load,
