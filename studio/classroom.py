@@ -20,7 +20,7 @@ from studio.classlink import CLASS_CHOICE, QUERY, classes, me, room, teaching
 from studio.progress import progress_ui
 from studio.watch import curves_ui
 
-PULSE_S = 0.5  # a student's page follows the teacher's training this often
+PULSE_S = 0.4  # a student's page follows the teacher's training this often
 CURVES_S = 1.5  # ... and redraws its curves this often (as the teacher's page does)
 TEACHER_PULSE_S = 2.0  # the teacher's line (students here) and heartbeat
 START_HELP = (
@@ -85,7 +85,7 @@ def _teacher_ui(r) -> None:
             st.fragment(run_every=TEACHER_PULSE_S)(_teacher_pulse)(r)
             c1, c2 = st.columns(2)
             c1.toggle(
-                "Students may train too",
+                "Students may run their own",
                 value=r.allow_training,
                 key="class_allow",
                 on_change=_allow,

@@ -77,6 +77,8 @@ def run_training(send: Callable[[Message], None], control, work, data, max_steps
         send(Result(to_plain(result) if plain else result))
     except MnistDemoError as e:
         send(Failed(str(e)))
+    except (BrokenPipeError, ConnectionResetError):
+        raise  # the job is gone (the server stopped): nobody to tell
     except Exception as e:  # a bug: log it where the server logs, and say what happened
         logging.getLogger(__name__).exception("training %s failed", work)
         send(Failed(f"training failed: {type(e).__name__}: {first_line(e)}"))
