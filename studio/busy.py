@@ -7,14 +7,16 @@ import streamlit as st
 
 from mnist_demo import MODEL_KINDS
 from mnist_demo.events import PROGRESS, fraction_done, seconds_left
-from studio import state
+from studio import classlink, state
 
 REFRESH_S = 1.0  # each page looks this often: a one-line fragment, a few ms of the server CPU
 
 
 def busy_ui() -> None:
-    """The line, in a fragment of its own that follows the server's trainings."""
-    st.fragment(run_every=REFRESH_S)(_busy_line)()
+    """The line, in a fragment of its own that follows the server's trainings (not in a class:
+    a student's page shows the teacher's training itself)."""
+    if not classlink.studying():
+        st.fragment(run_every=REFRESH_S)(_busy_line)()
 
 
 def others_running() -> list:

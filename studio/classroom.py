@@ -65,6 +65,7 @@ def _join_from_link() -> None:
         return
     st.session_state[state.CLASS_CODE] = r.code
     r.looked(me())
+    _choose_class_models(r)  # the class's models answer from the first drawing
 
 
 def _start() -> None:
