@@ -80,6 +80,36 @@ def record_start(url: str) -> bytes:
     return frame
 
 
+def record_student(url: str, code: str) -> dict:
+    """What a joined student's browser sends for a stroke of each digit and a clear (the canvas'
+    fragment sits lower on a class page than on another: its own id)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS
+    from harness.strokes import draw_digit
+
+    sent: list = []
+    frames: dict = {"strokes": {}}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(f)))
+        page.goto(f"{url}/?class={code}")
+        canvas = page.locator("canvas.upper-canvas").first
+        expect(canvas).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(f"Class {code}")).to_be_visible(timeout=60_000)
+        metric = page.get_by_test_id("stMetricValue")
+        for digit in (7, 1, 4):
+            draw_digit(page, canvas, digit)
+            expect(metric.first).to_have_text(str(digit), timeout=30_000)
+            expect(metric.last).to_have_text(str(digit), timeout=30_000)
+            frames["strokes"][digit] = _last_press(sent)
+            page.get_by_role("button", name="Reset canvas & history").click()
+            expect(page.get_by_text("Draw a digit on the black square")).to_be_visible()
+        browser.close()
+    return frames
+
+
 def with_query(frame: bytes, query: str) -> bytes:
     msg = BackMsg()
     msg.ParseFromString(frame)
@@ -112,11 +142,19 @@ class Student(threading.Thread):
         self.steps: list[tuple[float, int]] = []
         self.latencies: list[float] = []
         self.errors = self.reruns = 0
+        self.failed: str | None = None
         self.session = Session(url, self.load)
         _, messages = self.session.request(self.load)  # its page as it stands once joined
         self._look(messages)
 
     def run(self) -> None:
+        try:
+            self._run()
+        except SystemExit as e:  # a run that never ended: said, not lost with the thread
+            self.failed = str(e)
+            self.session.close()
+
+    def _run(self) -> None:
         now = time.perf_counter()
         due = {f: now + self.random.uniform(0, i) for f, i in self.fragments.items()}
         due["stroke"] = now + self.random.uniform(0, STROKE_EVERY_S)
@@ -166,6 +204,7 @@ def lags(teacher: list, student: list) -> list[float]:
 
 def measure(url: str, pid: int, frames: dict, students: int, window: float) -> dict:
     teacher = Teacher(url, frames, seconds=300)
+    frames = {**frames, "strokes": record_student(url, teacher.code)["strokes"]}
     teacher.start()
     while len(teacher.samples) < 3:  # the training has started and made steps
         time.sleep(0.2)
@@ -186,6 +225,9 @@ def measure(url: str, pid: int, frames: dict, students: int, window: float) -> d
         s.join()
     teacher.done.set()
     teacher.join()
+    if os.environ.get("CLASS_TRACE"):
+        for s in joined:
+            print(s.reruns, len(s.steps), len(s.latencies), s.errors, s.failed, file=sys.stderr)
     in_window = [x for x in teacher.samples if together[0] <= x[0] <= together[1]]
     late = [x * 1000 for s in joined for x in lags(in_window, s.steps)]
     strokes = [x for s in joined for x in s.latencies]
@@ -194,6 +236,7 @@ def measure(url: str, pid: int, frames: dict, students: int, window: float) -> d
     return {
         "students": students,
         "errors": sum(s.errors for s in joined),
+        "pages_failed": sum(s.failed is not None for s in joined),
         "server_cpu_alone": round(cpu_alone, 3),  # cores
         "server_cpu_with_class": round(cpu_class, 3),
         "server_cpu_ms_per_page_per_s": round(1000 * (cpu_class - cpu_alone) / students, 1),
@@ -202,7 +245,7 @@ def measure(url: str, pid: int, frames: dict, students: int, window: float) -> d
         ),
         "lag_ms_p50": _pct(late, 50),
         "lag_ms_p95": _pct(late, 95),
-        "lag_ms_max": round(max(late), 1),
+        "lag_ms_max": round(max(late), 1) if late else None,
         "lag_samples": len(late),
         "strokes": len(strokes),
         "stroke_ms_p50": _pct(strokes, 50),

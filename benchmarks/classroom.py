@@ -77,7 +77,8 @@ def record(url: str) -> dict:
         page.goto(url)
         canvas = page.locator("canvas.upper-canvas").first
         expect(canvas).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("Draw a digit on the black square")).to_be_visible()
+        hint = page.get_by_text("Draw a digit on the black square")
+        expect(hint).to_be_visible(timeout=60_000)  # the server warms TensorFlow meanwhile
         frames["load"] = sent[0]
         metric = page.get_by_test_id("stMetricValue")
         for digit in (7, 1, 4):
@@ -316,8 +317,10 @@ def _is_error(msg) -> bool:
     )
 
 
-def _pct(values, q) -> float:
+def _pct(values, q) -> float | None:
     values = sorted(values)
+    if not values:
+        return None
     return round(values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))], 1)
 
 

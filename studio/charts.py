@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections import OrderedDict
 
 import streamlit as st
@@ -130,14 +131,14 @@ def curve_rows(events: list[dict], axis: str = "epoch", n_train: int | None = No
 CHARTS = (("loss", "loss (log scale)"), ("error", "mistakes per 100 digits (log scale)"))
 
 
-def charts_ui(events: list[dict]) -> None:
+def charts_ui(events: list[dict], one_chart: bool = False) -> None:
     """The two charts, side by side, from a training's events; in the class view the mistakes
     alone, in larger type (the loss is a toggle away)."""
     axis = axis_of(events)
     rows, marks = curve_rows(events, axis)
     if not rows:
         return
-    end, big = planned(events, axis), classview.on()
+    end, big = planned(events, axis), one_chart or classview.on()
     shown = CHARTS[1:] if big else CHARTS
     for col, (field, title) in zip(st.columns(len(shown)), shown):
         spec = chart_spec(events, rows, marks, field, title, axis, end, font=16 if big else 14)
@@ -155,22 +156,23 @@ def charts_ui(events: list[dict]) -> None:
         )
 
 
-_SPECS: OrderedDict = OrderedDict()  # the last charts built, by run, its events and the chart
+_SPECS: OrderedDict = OrderedDict()  # run and chart -> (when built, events seen, spec)
 _SPECS_LOCK = threading.Lock()
+SHARED_FOR_S = 1.0  # a chart built this recently serves every page of the same run
 
 
 def chart_spec(events, rows, marks, field, title, axis, end, font) -> dict:
-    """A chart's Vega-Lite spec, built once for every page that shows the same events: a class
-    of 30 watches one training, and Altair takes 60 ms a chart (0.15 s of a server's CPU per
-    look at both)."""
-    first, last = events[0], events[-1]
-    key = (first.get("wall"), len(events), last.get("wall"), last["kind"], field, axis, end, font)
+    """A chart's Vega-Lite spec, built at most once a second for every page that shows the same
+    run: a class of 30 watches one training, and Altair takes 60 ms a chart (0.15 s of a
+    server's CPU per look at both)."""
+    key, now = (events[0].get("wall"), field, axis, font), time.monotonic()
     with _SPECS_LOCK:
-        spec = _SPECS.get(key)
-    if spec is None:
+        built, seen, spec = _SPECS.get(key, (0.0, -1, None))
+    if spec is None or (seen != len(events) and now - built >= SHARED_FOR_S):
         spec = _chart(rows, marks, field, title, axis, end, font).to_dict()
         with _SPECS_LOCK:
-            _SPECS[key] = spec
+            _SPECS[key] = (now, len(events), spec)
+            _SPECS.move_to_end(key)
             while len(_SPECS) > 16:
                 _SPECS.popitem(last=False)
     return copy.deepcopy(spec)  # Streamlit may change what it is given

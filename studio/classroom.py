@@ -20,8 +20,8 @@ from studio.classlink import CLASS_CHOICE, QUERY, classes, me, room, teaching
 from studio.progress import progress_ui
 from studio.watch import curves_ui
 
-PULSE_S = 0.4  # a student's page follows the teacher's training this often
-CURVES_S = 1.5  # ... and redraws its curves this often (as the teacher's page does)
+PULSE_S = 0.5  # a student's page follows the teacher's training this often
+CURVES_S = 3.0  # ... and redraws its curves and live panel this often
 TEACHER_PULSE_S = 2.0  # the teacher's line (students here) and heartbeat
 START_HELP = (
     "One training on every student's screen: students open the link (or scan the code), watch "
@@ -158,7 +158,7 @@ def _student_pulse(r) -> None:
 def _student_curves(r) -> None:
     job = r.job
     if job is not None and not r.ended:
-        curves_ui(job.view().events, own=False)
+        curves_ui(job.view().events, own=False, one_chart=True)
 
 
 def _choose_class_models(r) -> None:

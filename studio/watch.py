@@ -63,11 +63,13 @@ def stopping_seen(job) -> bool:
     return not (recent and shown.job is job)
 
 
-def curves_ui(events: list[dict], own: bool = True) -> None:
+def curves_ui(events: list[dict], own: bool = True, one_chart: bool = False) -> None:
     """The curves, and beside them the live predictions (with this visitor's drawing when the
-    training is theirs: another's reads another's drawing)."""
-    left, right = st.columns([3, 2] if classview.on() else [5, 2], gap="medium")
+    training is theirs: another's reads another's drawing). `one_chart`: the mistakes alone, as
+    the class view and a class's students show them."""
+    one_chart = one_chart or classview.on()
+    left, right = st.columns([3, 2] if one_chart else [5, 2], gap="medium")
     with left:
-        charts_ui(events)
+        charts_ui(events, one_chart)
     with right:
         live_panel_ui(events, with_drawing=own)

@@ -439,6 +439,29 @@ def test_the_training_view_can_be_read_paused_steered_and_stopped(page):
     no_traceback(page)
 
 
+def test_reset_goes_back_to_the_first_step_and_clears_the_curves(page):
+    canvas_of(page)
+    start_long_mlp_training(page)
+    wait_for_more_steps(page, 2 * 234 // 4 + 5)  # past two evaluations: two red dots
+    page.get_by_role("button", name="Pause").click()
+    progress = page.get_by_test_id("stProgress")
+    expect(progress).to_contain_text("Paused at step", timeout=UI)
+    assert steps_done(page) > 100
+    page.get_by_role("button", name="Reset").click()
+    # Its first weights again, held before the first step; the curves start again.
+    expect(progress).to_contain_text("Paused at step 0 /", timeout=UI)
+    expect(
+        page.get_by_text(re.compile(r"read again at every evaluation \(step 0\)"))
+    ).to_be_visible(timeout=UI)
+    page.get_by_role("button", name="Step").click()  # one stretch of the new run, and it holds
+    wait_for_more_steps(page, 0)
+    expect(progress).to_contain_text("Paused at step", timeout=UI)
+    assert 0 < steps_done(page) <= 234 // 4 + 8  # one evaluation stretch (steps come in eights)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text(re.compile(r"Stopped: MLP trained"))).to_be_visible(timeout=SLOW)
+    no_traceback(page)
+
+
 def check_run_events(events: list[dict]) -> None:
     """What the charts are drawn from, checked against the engine's promises independently."""
     kinds = [e["kind"] for e in events]
