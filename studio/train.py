@@ -163,7 +163,7 @@ def _step_and_reset_ui(col, view, usable: bool) -> None:
         key=state.STEP,
         on_click=_steer,
         args=("step",),
-        disabled=not (usable and view.paused),
+        disabled=not (usable and view.pause_asked),
         width="stretch",
         help="While paused: train to the next evaluation, update the curves and the live "
         "predictions, and hold again.",

@@ -447,13 +447,15 @@ def test_reset_goes_back_to_the_first_step_and_clears_the_curves(page):
     progress = page.get_by_test_id("stProgress")
     expect(progress).to_contain_text("Paused at step", timeout=UI)
     assert steps_done(page) > 100
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
     # Its first weights again, held before the first step; the curves start again.
     expect(progress).to_contain_text("Paused at step 0 /", timeout=UI)
     expect(
         page.get_by_text(re.compile(r"read again at every evaluation \(step 0\)"))
     ).to_be_visible(timeout=UI)
-    page.get_by_role("button", name="Step").click()  # one stretch of the new run, and it holds
+    page.get_by_role(
+        "button", name="Step", exact=True
+    ).click()  # one stretch of the new run, and it holds
     wait_for_more_steps(page, 0)
     expect(progress).to_contain_text("Paused at step", timeout=UI)
     assert 0 < steps_done(page) <= 234 // 4 + 8  # one evaluation stretch (steps come in eights)
