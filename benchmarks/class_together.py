@@ -23,13 +23,10 @@ follows the teacher's training every 0.4 s, the curves every 1.5 s, the server's
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -47,6 +44,8 @@ from classroom import (  # noqa: E402
     _is_error,
     _last_press,
     _pct,
+    against_a_server,
+    answered_and_cleared,
     cpu_model,
     cpu_s,
     record,
@@ -98,14 +97,9 @@ def record_student(url: str, code: str) -> dict:
         canvas = page.locator("canvas.upper-canvas").first
         expect(canvas).to_be_visible(timeout=60_000)
         expect(page.get_by_text(f"Class {code}")).to_be_visible(timeout=60_000)
-        metric = page.get_by_test_id("stMetricValue")
         for digit in (7, 1, 4):
             draw_digit(page, canvas, digit)
-            expect(metric.first).to_have_text(str(digit), timeout=30_000)
-            expect(metric.last).to_have_text(str(digit), timeout=30_000)
-            frames["strokes"][digit] = _last_press(sent)
-            page.get_by_role("button", name="Reset canvas & history").click()
-            expect(page.get_by_text("Draw a digit on the black square")).to_be_visible()
+            frames["strokes"][digit] = answered_and_cleared(page, digit, sent)
         browser.close()
     return frames
 
@@ -265,28 +259,18 @@ def main() -> None:
     if args.avx2 and any(os.environ.get(k) != v for k, v in AVX2.items()):
         argv = [a for a in sys.argv if a != "--avx2"]
         os.execve(sys.executable, [sys.executable, *argv], {**os.environ, **AVX2})
-    from harness.browser import start_app
 
-    with tempfile.TemporaryDirectory() as tmp:
-        weights = Path(tmp) / "weights"
-        shutil.copytree(ROOT / "weights", weights)
-        proc, url, _ = start_app(weights)
-        try:
-            frames = record(url)
-            frames["class_start"] = record_start(url)
-            out = {
-                "cpu": cpu_model(),
-                "emulated": {k: os.environ[k] for k in AVX2 if k in os.environ},
-            }
-            out.update(measure(url, proc.pid, frames, args.students, args.window))
-        finally:
-            proc.terminate()
-            proc.wait(30)
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for k, v in out.items():
-            print(f"{k:>30}: {v}")
+    def run(url: str, pid: int) -> dict:
+        frames = record(url)
+        frames["class_start"] = record_start(url)
+        emulated = {k: os.environ[k] for k in AVX2 if k in os.environ}
+        return {
+            "cpu": cpu_model(),
+            "emulated": emulated,
+            **measure(url, pid, frames, args.students, args.window),
+        }
+
+    against_a_server(run, args.json)
 
 
 if __name__ == "__main__":

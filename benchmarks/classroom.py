@@ -80,17 +80,12 @@ def record(url: str) -> dict:
         hint = page.get_by_text("Draw a digit on the black square")
         expect(hint).to_be_visible(timeout=60_000)  # the server warms TensorFlow meanwhile
         frames["load"] = sent[0]
-        metric = page.get_by_test_id("stMetricValue")
         for digit in (7, 1, 4):
             if digit == 7:  # the first stroke since the server started, timed by the browser
                 frames["first_stroke_ms"] = round(1000 * _stroke_latency(page, canvas, digit), 1)
             else:
                 draw_digit(page, canvas, digit)
-            expect(metric.first).to_have_text(str(digit), timeout=30_000)
-            expect(metric.last).to_have_text(str(digit), timeout=30_000)
-            frames["strokes"][digit] = _last_press(sent)
-            page.get_by_role("button", name="Reset canvas & history").click()
-            expect(page.get_by_text("Draw a digit on the black square")).to_be_visible()
+            frames["strokes"][digit] = answered_and_cleared(page, digit, sent)
             frames["clear"] = _last_press(sent)
         page.get_by_role("button", name="Train").click()
         expect(page.get_by_role("button", name="Stop")).to_be_visible(timeout=30_000)
@@ -104,6 +99,19 @@ def record(url: str) -> dict:
         )
         browser.close()
     return frames
+
+
+def answered_and_cleared(page, digit: int, sent: list) -> bytes:
+    """Once both networks read `digit`: the stroke's rerun; then the canvas is cleared."""
+    from playwright.sync_api import expect
+
+    metric = page.get_by_test_id("stMetricValue")
+    expect(metric.first).to_have_text(str(digit), timeout=30_000)
+    expect(metric.last).to_have_text(str(digit), timeout=30_000)
+    frame = _last_press(sent)
+    page.get_by_role("button", name="Reset canvas & history").click()
+    expect(page.get_by_text("Draw a digit on the black square")).to_be_visible()
+    return frame
 
 
 def _last_press(sent: list) -> bytes:
@@ -395,6 +403,19 @@ def main() -> None:
                                      args.cpus_per_training)  # fmt: skip
         print(json.dumps(out)) if args.json else classroom_jobs.report(out)
         return
+
+    def measure(url: str, pid: int) -> dict:
+        frames = record(url)
+        out = {"cpu": cpu_model(), "first_stroke_ms": frames["first_stroke_ms"]}
+        out.update(cpu_per_stroke(url, pid, frames, args.strokes))
+        out.update(training_with_visitors(url, pid, frames, args.visitors, args.window))
+        return out
+
+    against_a_server(measure, args.json)
+
+
+def against_a_server(measure, as_json: bool) -> None:
+    """`measure(url, pid)` against a fresh server with the shipped models, its figures printed."""
     from harness.browser import start_app
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -402,18 +423,15 @@ def main() -> None:
         shutil.copytree(ROOT / "weights", weights)
         proc, url, _ = start_app(weights)
         try:
-            frames = record(url)
-            out = {"cpu": cpu_model(), "first_stroke_ms": frames["first_stroke_ms"]}
-            out.update(cpu_per_stroke(url, proc.pid, frames, args.strokes))
-            out.update(training_with_visitors(url, proc.pid, frames, args.visitors, args.window))
+            out = measure(url, proc.pid)
         finally:
             proc.terminate()
             proc.wait(30)
-    if args.json:
+    if as_json:
         print(json.dumps(out))
     else:
         for k, v in out.items():
-            print(f"{k:>28}: {v}")
+            print(f"{k:>30}: {v}")
 
 
 if __name__ == "__main__":
