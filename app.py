@@ -37,8 +37,10 @@ def main(canvas=canvas_ui) -> None:
     st.container(key="page-title").title("MNIST Studio")
     with st.container(key="page-intro"):
         st.caption(INTRO)
-    in_class = classview.toggle_ui()
-    class_ui()
+    with st.container(horizontal=True, vertical_alignment="center", key="page-top"):
+        in_class = classview.toggle_ui()  # one row with Start a class, even on a phone
+        start = st.empty()
+    class_ui(start)
     busy_ui()
     style_ui()
     owner_ui()

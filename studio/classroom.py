@@ -29,12 +29,13 @@ START_HELP = (
 )
 
 
-def class_ui() -> None:
-    """The class's line at the top of the page: a join by link, Start a class, or the class."""
+def class_ui(start) -> None:
+    """The class's box at the top of the page: a join by link, or the class; before either,
+    Start a class in `start` (beside the class view's toggle)."""
     _join_from_link()
     r = room()
     if r is None:
-        st.button("Start a class", key="class_start", on_click=_start, help=START_HELP)
+        start.button("Start a class", key="class_start", on_click=_start, help=START_HELP)
     elif teaching(r):
         _teacher_ui(r)
     else:

@@ -31,7 +31,9 @@ PAGE_STYLE = (
     f"<style>.st-key-reading{{display:none}}"
     f"@media({NARROW}){{.st-key-reading{{display:block}}}}"
     ".st-key-curves [data-stale=true],.st-key-progress [data-stale=true]"
-    "{opacity:1!important;transition:none!important}</style>"
+    "{opacity:1!important;transition:none!important}"
+    # Start a class, beside the class view's toggle: no taller than the toggle's row.
+    ".st-key-class_start button{min-height:0;padding:.15rem .6rem}</style>"
 )
 # The canvas' own toolbar (undo, redo, clear: real buttons) shows only while a mouse hovers over
 # the canvas. Pinned, finger-sized (44 px) and with words beside the icons, a touch screen and a

@@ -14,8 +14,10 @@ from tests.e2e.test_browser import (
     SLOW,
     UI,
     canvas_of,
+    choose_recipe,
     metric_value,
     no_traceback,
+    set_number,
     steps_done,
     wait_for_more_steps,
 )
@@ -60,8 +62,11 @@ def send(page, canvas, digit: int, code: str) -> None:
 
 def test_a_class_watches_the_teachers_training_and_learns_its_digits(browser, app_url):
     teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    teacher.goto(f"{app_url}/?net=mlp&recipe=fast&epochs=20")  # a setup link: a long MLP run
+    teacher.goto(app_url)
     canvas_of(teacher)
+    teacher.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
+    choose_recipe(teacher, "fast (a fixed length)")
+    set_number(teacher, "Epochs", "20", shows="batch 256, 20 epochs")  # long enough to watch
     teacher.get_by_role("button", name="Start a class").click()
     head = teacher.locator(".st-key-class-teacher")
     expect(head.get_by_text(re.compile(r"Class [A-Z0-9]{5}"))).to_be_visible(timeout=UI)
