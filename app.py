@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import classview, state
+from studio import classview, i18n, state
 from studio.busy import busy_ui
 from studio.choose import first_answering, unusable_ui
 from studio.classroom import class_ui
 from studio.draw import canvas_ui, draw_and_predict_ui, style_ui
+from studio.i18n import t
 from studio.owner import owner_ui
 from studio.report import report_ui
 from studio.runs import runs_ui
@@ -20,10 +21,7 @@ from studio.save import save_ui
 from studio.streamlit_internals import keep_keras_state, quiet_download_errors
 from studio.train import training_ui
 
-INTRO = (
-    "Draw a digit. Two classic networks (a convolutional network and a multilayer perceptron) "
-    "read it the way they read MNIST. Train them again below and watch them learn."
-)
+INTRO = "app.draw_a_digit_two_classic"
 
 
 def main(canvas=canvas_ui) -> None:
@@ -32,14 +30,16 @@ def main(canvas=canvas_ui) -> None:
     quiet_download_errors()
     st.set_page_config(page_title="MNIST Studio", page_icon="✍️", layout="wide")
     state.init_state()
+    i18n.choose_language()
     # The first stop for the keyboard: Train is some twenty Tab stops down the page.
-    st.container(key="skip").markdown("[Skip to the training](#train-a-network)")
-    st.container(key="page-title").title("MNIST Studio")
+    st.container(key="skip").markdown(t("app.skip_to_the_training"))
+    st.container(key="page-title").title(t("app.mnist_studio"))
     with st.container(key="page-intro"):
-        st.caption(INTRO)
+        st.caption(t(INTRO))
     with st.container(horizontal=True, vertical_alignment="center", key="page-top"):
         in_class = classview.toggle_ui()  # one row with Start a class, even on a phone
         start = st.empty()
+        i18n.switch_ui()
     class_ui(start)
     busy_ui()
     style_ui()

@@ -2,7 +2,13 @@
 
 
 class MnistDemoError(Exception):
-    """Base class: the CLI prints it as one line, the app shows it in place."""
+    """Base class: the CLI prints it as one line, the app shows it in place. `key` and
+    `values` name the message for a page that speaks another language (its catalogue key under
+    "errors", and the values it fills in); the message itself stays English."""
+
+    def __init__(self, message: str = "", *, key: str | None = None, **values):
+        super().__init__(message)
+        self.key, self.values = key, values
 
 
 class DataError(MnistDemoError):
@@ -32,8 +38,8 @@ class ShippedModelError(MnistDemoError):
 class SaveRefused(MnistDemoError):
     """A save that would replace someone else's model, or go past the server's limits."""
 
-    def __init__(self, message: str, suggestion: str | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, suggestion: str | None = None, **kw):
+        super().__init__(message, **kw)
         self.suggestion = suggestion  # a free name to save under instead, when there is one
 
 

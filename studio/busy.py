@@ -8,6 +8,7 @@ import streamlit as st
 from mnist_demo import MODEL_KINDS
 from mnist_demo.events import PROGRESS, fraction_done, seconds_left
 from studio import classlink, state
+from studio.i18n import t
 
 REFRESH_S = 1.0  # each page looks this often: a one-line fragment, a few ms of the server CPU
 
@@ -32,19 +33,18 @@ def busy_text(job) -> str:
     last = next((e for e in reversed(events) if e["kind"] in PROGRESS), None)
     name = MODEL_KINDS[job.recipe.model]
     if last is None:
-        return f"The {name} is starting to train for another visitor."
+        return t("busy.the_is_starting_to_train", name=name)
     left = seconds_left(last)
-    tail = "" if left is None else f", about {left:.0f} s left"
-    return f"The {name} is training for another visitor: {fraction_done(last):.0%} done{tail}."
+    tail = "" if left is None else t("busy.about_s_left", left=left)
+    return t(
+        "busy.the_is_training_for_another", name=name, fraction_done=fraction_done(last), tail=tail
+    )
 
 
 def _busy_line() -> None:
     running = others_running()
     if running:
-        st.caption(" ".join(busy_text(job) for job in running), help=HELP)
+        st.caption(" ".join(busy_text(job) for job in running), help=t(HELP))
 
 
-HELP = (
-    "One server trains for the whole class, one training at a time: press Train to queue up, and "
-    "watch the running one's curves while you wait."
-)
+HELP = "busy.one_server_trains_for_the"

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from mnist_demo import settings
+from studio.i18n import t
 
 MUTED = "#6b7280"
 TOP, OTHER = "#2563eb", "#9ca3af"  # the bar of the digit read, and the other nine
@@ -55,9 +56,9 @@ def details_html(label: str, probs: np.ndarray, seen: str) -> str:
         '<div style="display:flex;gap:12px;align-items:flex-end;min-width:0">'
         f'<div style="flex:2.4;min-width:0">{probability_bars(probs)}</div>'
         '<figure style="flex:1;min-width:0;max-width:112px;margin:0;text-align:center">'
-        f'<img src="{seen}" alt="the 28x28 picture the model sees" width="112" height="112" '
+        f'<img src="{seen}" alt="{t("cards.the_picture_the_model_sees")}" width="112" height="112" '
         'style="image-rendering:pixelated;border-radius:4px;width:100%;height:auto">'
-        f'<figcaption style="font-size:12px;color:{MUTED}">what it sees (28x28)</figcaption>'
+        f'<figcaption style="font-size:12px;color:{MUTED}">{t("cards.what_it_sees")}</figcaption>'
         "</figure></div>"
     )
 
@@ -66,13 +67,13 @@ def reading_html(answers: list[tuple[str, np.ndarray | None]]) -> str:
     """Each model's digit in one line, [(model kind's name, probabilities (10,) or None)]: what a
     phone shows under the canvas, where the full answers are a scroll away."""
     parts = [
-        f'<span style="margin-right:18px">{escape(name)} reads '
+        f'<span style="margin-right:18px">{t("cards.reads", name=escape(name))} '
         f'<b style="font-size:22px">{int(p.argmax())}</b> '
-        f'<span style="color:{MUTED}">{p.max():.0%} sure</span></span>'
+        f'<span style="color:{MUTED}">{t("cards.sure", p=p.max())}</span></span>'
         for name, p in answers
         if p is not None
     ]
-    return f'<div aria-label="what the models read">{"".join(parts)}</div>'
+    return f'<div aria-label="{t("cards.what_the_models_read")}">{"".join(parts)}</div>'
 
 
 def probability_bars(probs: np.ndarray) -> str:
@@ -89,6 +90,6 @@ def probability_bars(probs: np.ndarray) -> str:
         for d, p in enumerate(probs.tolist())
     )
     return (
-        '<div role="img" aria-label="probability of each digit" '
+        f'<div role="img" aria-label="{t("cards.probability_of_each_digit")}" '
         f'style="display:flex;align-items:flex-end;gap:2px;height:135px">{bars}</div>'
     )

@@ -18,6 +18,7 @@ import streamlit as st
 
 from mnist_demo.events import EVAL, PAUSE, RATE, STEP, held_out_key
 from studio import classview
+from studio.i18n import language, t
 
 HEIGHT = 330  # the whole chart: axes and legend take about 110 of it
 WINDOW = 5  # training points in the smoothed line's moving mean (about 2.5 s of training)
@@ -59,6 +60,15 @@ def legend(font: int = 14, **kw):
     return alt.Legend(labelFontSize=font, labelColor=TEXT, labelLimit=0, symbolStrokeWidth=3, **kw)
 
 
+def series_names() -> str:
+    """A Vega expression naming each series in the page's language (the data keeps its own)."""
+    expr = "datum.label"
+    for name in COLOURS:
+        said = t("charts.series_" + name.replace(" (smoothed)", "_smoothed")).replace("'", "\\'")
+        expr = f"datum.label == '{name}' ? '{said}' : {expr}"
+    return expr
+
+
 def planned(events: list[dict], axis: str) -> float | None:
     """Where the run is planned to end on `axis`, from its start event and its latest length:
     the x-axis spans the whole run from the first point."""
@@ -74,9 +84,9 @@ def planned(events: list[dict], axis: str) -> float | None:
 
 
 AXES = {  # what a chart's x counts, and what it is called
-    "epoch": "epochs (passes over the training digits)",
-    "step": "steps (batches trained on)",
-    "samples": "thousands of digits trained on",
+    "epoch": "charts.epochs_passes_over_the_training",
+    "step": "charts.steps_batches_trained_on",
+    "samples": "charts.thousands_of_digits_trained_on",
 }
 
 
@@ -96,8 +106,8 @@ def _x(e: dict, axis: str, n_train: int | None) -> float:
 def _rate_label(before: float | None, e: dict) -> str:
     after = e.get("learning_rate")
     if before is None or after is None:
-        return f"learning rate x{e['lr_factor']:g}"
-    return f"learning rate {before:.2g} -> {after:.2g}"
+        return t("charts.learning_rate_x", lr_factor=e["lr_factor"])
+    return t("charts.learning_rate", before=before, after=after)
 
 
 def curve_rows(events: list[dict], axis: str = "epoch", n_train: int | None = None):
@@ -128,7 +138,7 @@ def curve_rows(events: list[dict], axis: str = "epoch", n_train: int | None = No
     return train + rows, marks
 
 
-CHARTS = (("loss", "loss (log scale)"), ("error", "mistakes per 100 digits (log scale)"))
+CHARTS = (("loss", "charts.loss_log_scale"), ("error", "charts.mistakes_per_100_digits_log"))
 
 
 def charts_ui(events: list[dict], one_chart: bool = False) -> None:
@@ -141,17 +151,16 @@ def charts_ui(events: list[dict], one_chart: bool = False) -> None:
     end, big = planned(events, axis), one_chart or classview.on()
     shown = CHARTS[1:] if big else CHARTS
     for col, (field, title) in zip(st.columns(len(shown)), shown):
-        spec = chart_spec(events, rows, marks, field, title, axis, end, font=16 if big else 14)
-        alt_text = f"the {'loss' if field == 'loss' else 'mistakes'} curves"
+        spec = chart_spec(events, rows, marks, field, t(title), axis, end, font=16 if big else 14)
+        alt_text = t("charts.the_curves_" + field)
         col.vega_lite_chart(spec=spec, width="stretch", theme=None, alt=alt_text)
     if not big:
         st.caption(
-            "Faint: each stretch of training batches; dark: the same, smoothed; red dots: digits "
-            "the network never trains on (2,000 of them, at each evaluation). "
+            t("charts.faint_each_stretch_of_training")
             + (
-                "A fine-tune is counted in steps: batches of your digits mixed with MNIST's."
+                t("charts.a_fine_tune_is_counted")
                 if axis == "step"
-                else "An epoch is one pass over the training digits."
+                else t("charts.an_epoch_is_one_pass")
             )
         )
 
@@ -165,7 +174,7 @@ def chart_spec(events, rows, marks, field, title, axis, end, font) -> dict:
     """A chart's Vega-Lite spec, built at most once a second for every page that shows the same
     run: a class of 30 watches one training, and Altair takes 60 ms a chart (0.15 s of a
     server's CPU per look at both)."""
-    key, now = (events[0].get("wall"), field, axis, font), time.monotonic()
+    key, now = (events[0].get("wall"), field, axis, font, language()), time.monotonic()
     with _SPECS_LOCK:
         built, seen, spec = _SPECS.get(key, (0.0, -1, None))
     if spec is None or (seen != len(events) and now - built >= SHARED_FOR_S):
@@ -192,13 +201,13 @@ def _chart(rows, marks, field, title, axis="epoch", end=None, font: int = 14):
 
     data = pd.DataFrame(rows)
     scale = alt.Scale(domain=[0, end], nice=False) if end else alt.Undefined
-    x = alt.X("x:Q", title=AXES[axis], scale=scale, axis=axis_style(font))
+    x = alt.X("x:Q", title=t(AXES[axis]), scale=scale, axis=axis_style(font))
     present = [name for name in COLOURS if name in set(data.series)]
     y = alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log"), axis=axis_style(font))
     colour = alt.Color(
         "series:N",
         title=None,
-        legend=legend(font, orient="bottom"),
+        legend=legend(font, orient="bottom", labelExpr=series_names()),
         scale=alt.Scale(domain=present, range=[COLOURS[n] for n in present]),
     )
     layers = [

@@ -10,6 +10,7 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.storage.store import weights_root
 from studio import classlink, state
 from studio.cards import plain
+from studio.i18n import date_text, t
 
 
 @dataclass
@@ -27,21 +28,24 @@ def about(meta: dict) -> str:
     parts = []
     if isinstance(meta.get("test_accuracy"), float | int):
         parts.append(
-            f"test accuracy {meta['test_accuracy']:.2%} on {meta.get('test_images', 10_000):,} "
-            "digits it never trained on"
+            t(
+                "choose.test_accuracy_on_digits_it",
+                test_accuracy=meta["test_accuracy"],
+                get=meta.get("test_images", 10000),
+            )
         )
     how = [
-        f"the {meta['recipe']} recipe" if meta.get("recipe") else None,
-        f"{meta['steps']:,} steps" if isinstance(meta.get("steps"), int) else None,
+        t("choose.the_recipe", recipe=meta["recipe"]) if meta.get("recipe") else None,
+        t("choose.steps", steps=meta["steps"]) if isinstance(meta.get("steps"), int) else None,
         f"{meta['train_seconds']:.0f} s"
         if isinstance(meta.get("train_seconds"), float | int)
         else None,
     ]
     if any(how):
-        parts.append("trained with " + ", ".join(h for h in how if h))
+        parts.append(t("choose.trained_with") + ", ".join(h for h in how if h))
     if isinstance(meta.get("saved_at"), str):
-        parts.append(f"saved {meta['saved_at'][:10]}")
-    return "; ".join(parts) or "no record of how it was trained"
+        parts.append(t("choose.saved_2", v1=meta["saved_at"][:10]))
+    return "; ".join(parts) or t("choose.no_record_of_how_it")
 
 
 def model_choices(kind: str, saved) -> dict[str, str]:
@@ -49,14 +53,22 @@ def model_choices(kind: str, saved) -> dict[str, str]:
     options = {}
     trained = st.session_state[state.TRAINED]
     if kind in (ours := classlink.class_models()):
-        options[classlink.CLASS_CHOICE] = f"The class's model ({ours[kind].test_accuracy:.2%})"
+        options[classlink.CLASS_CHOICE] = t(
+            "choose.the_class_s_model", test_accuracy=ours[kind].test_accuracy
+        )
     if kind in trained:
-        options[state.SESSION] = f"Trained in this session ({trained[kind].test_accuracy:.2%})"
+        options[state.SESSION] = t(
+            "choose.trained_in_this_session", test_accuracy=trained[kind].test_accuracy
+        )
     for m in saved:
         if m.error is None and m.kind == kind:
-            acc = f"{m.accuracy:.2%}" if m.accuracy is not None else "accuracy unknown"
-            date = str(m.meta.get("saved_at", ""))[:10]
-            options[m.name] = f"{m.name} ({acc}, {date})"
+            acc = (
+                t("choose.accuracy", accuracy=m.accuracy)
+                if m.accuracy is not None
+                else t("choose.accuracy_unknown")
+            )
+            date = date_text(m.meta.get("saved_at", ""))
+            options[m.name] = t("choose.saved_model", name=m.name, acc=acc, date=date)
     return options
 
 
@@ -65,30 +77,44 @@ def choose_model(kind: str, saved) -> Choice:
     options = model_choices(kind, saved)
     name = MODEL_KINDS[kind]
     if not options:
-        return Choice(kind, "no model", None, f"No {name} model yet: train one below.")
+        return Choice(
+            kind, t("choose.no_model"), None, t("choose.no_model_yet_train_one", name=name)
+        )
     key = state.CHOICE.format(kind)
     if st.session_state.get(state.SELECT_NEW) == kind and state.SESSION in options:
         st.session_state[key] = state.SESSION
         st.session_state[state.SELECT_NEW] = None
-    if st.session_state.get(key) not in options:
+    if classlink.take_up_class_model(kind) or st.session_state.get(key) not in options:
         st.session_state[key] = next(iter(options))
-    value = st.selectbox(f"{name} model", list(options), format_func=options.get, key=key)
+    value = st.selectbox(
+        t("choose.model", name=name), list(options), format_func=options.get, key=key
+    )
     if value == classlink.CLASS_CHOICE:
         text = classlink.about_class_model(kind)
-        return Choice(kind, "the class's model", classlink.class_predictor(kind), about=text)
+        return Choice(
+            kind, t("choose.the_class_s_model_2"), classlink.class_predictor(kind), about=text
+        )
     if value == state.SESSION:
         result = st.session_state[state.TRAINED][kind]
         record = result.metadata("")
-        text = f"Trained in this session: {about(record)}."
-        return Choice(kind, "trained in this session", session_predictor(result), about=text)
-    model = next(m for m in saved if m.name == value)
-    label = f"saved: {model.name}"
+        text = t("choose.trained_in_this_session_2", about=about(record))
+        return Choice(
+            kind, t("choose.trained_in_this_session_3"), session_predictor(result), about=text
+        )
+    return saved_choice(kind, next(m for m in saved if m.name == value))
+
+
+def saved_choice(kind: str, model) -> Choice:
+    """A saved (or shipped) model as the answer for `kind`, or why it cannot be."""
+    label = t("choose.saved", name=model.name)
     try:
         stat = model.path.stat()
     except OSError:
-        return Choice(kind, label, None, plain(f"{model.name} is unavailable: it was deleted"))
+        return Choice(
+            kind, label, None, plain(t("choose.is_unavailable_it_was_deleted", name=model.name))
+        )
     predictor, error = state.load_predictor(str(model.path), stat.st_mtime, stat.st_size)
-    error = error and plain(f"{model.name} is unavailable: {error}")
+    error = error and plain(t("choose.is_unavailable", name=model.name, error=error))
     shipped = model.name == kind and model.path.parent.resolve() == weights_root().resolve()
     text = f"{model.name}: {about(model.meta)}."
     return Choice(kind, label, predictor, error, about=text, shipped=shipped)
@@ -134,7 +160,7 @@ def unusable_ui(saved) -> None:
     """Saved models that cannot be used, each with the reason, out of the way."""
     unusable = [m for m in saved if m.error]
     if unusable:
-        with st.expander(f"{len(unusable)} saved model(s) unavailable"):
+        with st.expander(t("choose.saved_model_s_unavailable", len=len(unusable))):
             for m in unusable:
                 named = m.error.startswith(m.path.name)  # most reasons start with the name
                 st.warning(plain(m.error if named else f"{m.path.name}: {m.error}"))

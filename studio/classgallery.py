@@ -14,6 +14,7 @@ from mnist_demo import MODEL_KINDS, settings
 from mnist_demo.serving.jobs import ACTIVE
 from studio import state
 from studio.classlink import classes, room
+from studio.i18n import t
 from studio.pictures import png
 
 SHOWN = 48  # digits with a picture each; the filter finds the rest
@@ -24,14 +25,16 @@ def gallery_ui(r) -> None:
     """The class's digits and the fine-tune (a fragment of the teacher's page: students send
     digits while it is open)."""
     digits = r.sent()
-    with st.expander(f"The class's digits ({len(digits)})", expanded=bool(digits)):
+    with st.expander(t("classgallery.the_class_s_digits", len=len(digits)), expanded=bool(digits)):
         st.caption(
-            f"Students send a digit with “Wrong? This is a ...” or “Right”. Each student may "
-            f"send {settings.CLASS_DIGITS_PER_STUDENT.get()}, the class "
-            f"{settings.CLASS_DIGITS.get()}."
+            t(
+                "classgallery.students_send_a_digit_with",
+                get=settings.CLASS_DIGITS_PER_STUDENT.get(),
+                get2=settings.CLASS_DIGITS.get(),
+            )
         )
         kind = st.radio(
-            "The network that reads and learns them",
+            t("classgallery.the_network_that_reads_and"),
             list(MODEL_KINDS),
             format_func=MODEL_KINDS.get,
             horizontal=True,
@@ -40,7 +43,7 @@ def gallery_ui(r) -> None:
         reads, reader = readings(r, kind, digits)
         shown = _filter_ui(digits, reads)
         if digits:
-            st.caption(f"Read by {reader}.")
+            st.caption(t("classgallery.read_by", reader=reader))
         _grid(shown, reads)
         _finetune_ui(r, kind, digits, reader)
 
@@ -49,9 +52,9 @@ def readings(r, kind: str, digits) -> tuple[dict[int, int], str]:
     """{digit id: what the class's model of `kind` reads} (the shipped one's before the class
     has its own), and which model read them."""
     if kind in r.models:
-        model, name = r.models[kind].model, f"the class's {MODEL_KINDS[kind]}"
+        model, name = r.models[kind].model, t("classgallery.the_class_s", v1=MODEL_KINDS[kind])
     else:
-        model, name = shipped(kind), f"the shipped {MODEL_KINDS[kind]}"
+        model, name = shipped(kind), t("classgallery.the_shipped", v1=MODEL_KINDS[kind])
     if model is None or not digits:
         return {}, name
     return _read(r.code, r.version, kind, tuple(d.id for d in digits), model), name
@@ -80,9 +83,13 @@ def _read(code: str, version: int, kind: str, ids: tuple, _model) -> dict[int, i
 def _filter_ui(digits, reads: dict[int, int]) -> list:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     pick = left.segmented_control(
-        "Show", [ALL, *map(str, range(10))], default=ALL, key=state.CLASS_SHOW
+        t("classgallery.show"),
+        [ALL, *map(str, range(10))],
+        format_func={ALL: t("classgallery.all"), **{str(d): str(d) for d in range(10)}}.get,
+        default=ALL,
+        key=state.CLASS_SHOW,
     )
-    misread = right.toggle("Only misread", key=state.CLASS_SHOW + "_misread")
+    misread = right.toggle(t("classgallery.only_misread"), key=state.CLASS_SHOW + "_misread")
     shown = [d for d in digits if pick in (None, ALL) or d.y == int(pick)]
     if misread:
         shown = [d for d in shown if d.id in reads and reads[d.id] != d.y]
@@ -94,14 +101,23 @@ def _grid(shown, reads: dict[int, int]) -> None:
     for row in range(0, min(len(shown), SHOWN), 8):
         for col, d in zip(st.columns(8), shown[row : row + 8]):
             read = reads.get(d.id)
-            said = "" if read is None else f" · read {read} {'✓' if read == d.y else '✗'}"
+            said = (
+                ""
+                if read is None
+                else t("classgallery.read", read=read, v3="✓" if read == d.y else "✗")
+            )
             col.html(
                 f'<img src="{png(np.kron(d.x, np.ones((2, 2), np.uint8)))}" alt="a class {d.y}'
                 f'{said}" style="image-rendering:pixelated;max-width:100%"><br>a {d.y}{said}'
             )
-            col.button("Remove", key=f"class_remove_{d.id}", on_click=r.remove, args=(d.id,))
+            col.button(
+                t("classgallery.remove"),
+                key=f"class_remove_{d.id}",
+                on_click=r.remove,
+                args=(d.id,),
+            )
     if len(shown) > SHOWN:
-        st.caption(f"The latest {SHOWN} of {len(shown)}: filter by digit for the others.")
+        st.caption(t("classgallery.the_latest_of_filter_by", shown=SHOWN, len=len(shown)))
 
 
 def _finetune_ui(r, kind: str, digits, reader: str) -> None:
@@ -110,13 +126,11 @@ def _finetune_ui(r, kind: str, digits, reader: str) -> None:
     job = st.session_state.get(state.JOB)
     busy = job is not None and job.state in ACTIVE
     pressed = st.button(
-        "Fine-tune on the class's digits",
+        t("classgallery.fine_tune_on_the_class"),
         type="primary",
         key="class_finetune",
         disabled=busy or len(digits) < 2,
-        help=f"Starts from {reader} and trains a few seconds on the class's digits mixed with "
-        "MNIST's; 1 in 5 of each digit sent twice or more is held out to measure it. Every "
-        "student watches it and sees the before and after.",
+        help=t("classgallery.starts_from_and_trains_a", reader=reader),
     )
     model = r.models[kind].model if kind in r.models else shipped(kind)
     if pressed and not busy and model is not None:

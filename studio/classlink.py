@@ -16,6 +16,7 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.errors import MnistDemoError
 from mnist_demo.serving.classroom import Classes, ClassFull, ClassRoom
 from studio import state
+from studio.i18n import error_text, t
 
 QUERY = "class"  # ?class=CODE joins that class
 CLASS_CHOICE = "the class's model"  # the CHOICE value for the class's model of a kind
@@ -63,6 +64,27 @@ def class_models() -> dict:
     return dict(r.models) if studying(r) else {}
 
 
+def new_class_models(r: ClassRoom | None = None) -> list[str]:
+    """The kinds whose class model this student's page has not taken up yet."""
+    r = r or room()
+    if not studying(r):
+        return []
+    seen = st.session_state.get(state.CLASS_VERSION) or {}
+    return [kind for kind, v in r.versions.items() if seen.get(kind) != v]
+
+
+def take_up_class_model(kind: str) -> bool:
+    """Whether the class's model of `kind` is new to this page: it then answers from now (the
+    student can choose another). Asked by the page's own run before the selector is drawn, so
+    that no widget state from the browser can override the choice."""
+    if kind not in new_class_models():
+        return False
+    seen = dict(st.session_state.get(state.CLASS_VERSION) or {})
+    seen[kind] = room().versions[kind]
+    st.session_state[state.CLASS_VERSION] = seen
+    return True
+
+
 def class_predictor(kind: str):
     r = room()
     return _predictor(r.code, r.version, kind) if r is not None and kind in r.models else None
@@ -83,9 +105,9 @@ def send(x8, digit: int) -> None:
         return
     try:
         r.send(me(), x8, digit)
-        note = ("success", f"Sent to class {r.code} as a {digit}.")
+        note = ("success", t("classlink.sent_to_class_as_a", code=r.code, digit=digit))
     except (ClassFull, ValueError, MnistDemoError) as e:
-        note = ("warning", str(e))
+        note = ("warning", error_text(e))
     st.session_state[state.CLASS_NOTE] = note
 
 
@@ -97,7 +119,10 @@ def note_ui() -> None:
 
 def about_class_model(kind: str) -> str:
     res = class_models()[kind]
-    return (
-        f"The class's {MODEL_KINDS[kind]}: test accuracy {res.test_accuracy:.2%}, "
-        f"{res.steps:,} steps in {res.seconds:.0f} s on the teacher's screen."
+    return t(
+        "classlink.the_class_s_test_accuracy",
+        v1=MODEL_KINDS[kind],
+        test_accuracy=res.test_accuracy,
+        steps=res.steps,
+        seconds=res.seconds,
     )

@@ -16,17 +16,15 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.serving.jobs import ACTIVE, FINISHED
 from studio import state
 from studio.classgallery import gallery_ui
-from studio.classlink import CLASS_CHOICE, QUERY, classes, me, room, teaching
+from studio.classlink import QUERY, classes, me, new_class_models, room, teaching
+from studio.i18n import t
 from studio.progress import progress_ui
 from studio.watch import curves_ui
 
 PULSE_S = 0.5  # a student's page follows the teacher's training this often
 CURVES_S = 3.0  # ... and redraws its curves and live panel this often
 TEACHER_PULSE_S = 2.0  # the teacher's line (students here) and heartbeat
-START_HELP = (
-    "One training on every student's screen: students open the link (or scan the code), watch "
-    "your training live, read their drawings with the class's model and send you their digits."
-)
+START_HELP = "classroom.one_training_on_every_student"
 
 
 def class_ui(start) -> None:
@@ -35,7 +33,9 @@ def class_ui(start) -> None:
     _join_from_link()
     r = room()
     if r is None:
-        start.button("Start a class", key="class_start", on_click=_start, help=START_HELP)
+        start.button(
+            t("classroom.start_a_class"), key="class_start", on_click=_start, help=t(START_HELP)
+        )
     elif teaching(r):
         _teacher_ui(r)
     else:
@@ -62,11 +62,10 @@ def _join_from_link() -> None:
     r = classes().get(code)
     if r is None:
         st.session_state[state.CLASS_CODE] = None
-        st.warning(f"There is no class {code[:12]} on this server (it may have ended).")
+        st.warning(t("classroom.there_is_no_class_on", v1=code[:12]))
         return
     st.session_state[state.CLASS_CODE] = r.code
-    r.looked(me())
-    _choose_class_models(r)  # the class's models answer from the first drawing
+    r.looked(me())  # the class's models answer from the first drawing (choose.py takes them up)
 
 
 def _start() -> None:
@@ -77,25 +76,30 @@ def _teacher_ui(r) -> None:
     _sync(r)
     with st.container(border=True, key="class-teacher"):
         if r.ended:
-            st.info(f"Class {r.code} has ended. {r.ended}")
-            st.button("Start a new class", key="class_start", on_click=_start)
+            st.info(t("classroom.class_has_ended", code=r.code, ended=ended_text(r)))
+            st.button(t("classroom.start_a_new_class"), key="class_start", on_click=_start)
             return
         left, right = st.columns([4, 1], vertical_alignment="center")
         link = join_link(r.code)
         with left:
-            st.markdown(f"**Class {r.code}** · students join at [{link}]({link})")
+            st.markdown(t("classroom.class_students_join_at", code=r.code, link=link))
             st.fragment(run_every=TEACHER_PULSE_S)(_teacher_pulse)(r)
             c1, c2 = st.columns(2)
             c1.toggle(
-                "Students may run their own",
+                t("classroom.students_may_run_their_own"),
                 value=r.allow_training,
                 key="class_allow",
                 on_change=_allow,
                 args=(r,),
-                help="Off: students watch your training and start none of their own.",
+                help=t("classroom.off_students_watch_your_training"),
             )
-            c2.button("End the class", key="class_end", on_click=r.end)
-        right.image(qr_png(link), caption=f"Scan to join {r.code}", width=150, output_format="PNG")
+            c2.button(t("classroom.end_the_class"), key="class_end", on_click=r.end)
+        right.image(
+            qr_png(link),
+            caption=t("classroom.scan_to_join", code=r.code),
+            width=150,
+            output_format="PNG",
+        )
         st.fragment(run_every=TEACHER_PULSE_S)(gallery_ui)(r)
 
 
@@ -103,8 +107,8 @@ def _teacher_pulse(r) -> None:
     _sync(r)
     here, joined = r.here(), r.joined()
     st.caption(
-        f"{here} student{'s' * (here != 1)} here now, {joined} joined in all.",
-        help=f"A student counts as here while their page is open (it looks every {PULSE_S} s).",
+        t("classroom.student_here_now_joined_in", here=here, v2="s" * (here != 1), joined=joined),
+        help=t("classroom.a_student_counts_as_here", pulse_s=PULSE_S),
     )
 
 
@@ -125,10 +129,10 @@ def _allow(r) -> None:
 def _student_ui(r) -> None:
     with st.container(border=True, key="class-student"):
         if r.ended:
-            st.warning(f"Class {r.code} has ended. {r.ended}")
-            st.button("Leave the class", key="class_leave", on_click=_leave)
+            st.warning(t("classroom.class_has_ended", code=r.code, ended=ended_text(r)))
+            st.button(t("classroom.leave_the_class"), key="class_leave", on_click=_leave)
             return
-        st.markdown(f"**Class {r.code}** · you watch the teacher's training here, live.")
+        st.markdown(t("classroom.class_you_watch_the_teacher", code=r.code))
         st.fragment(run_every=PULSE_S)(_student_pulse)(r)
         with st.container(key="class-curves"):
             st.fragment(run_every=CURVES_S)(_student_curves)(r)
@@ -138,22 +142,21 @@ def _student_pulse(r) -> None:
     r.looked(me())
     if r.ended:
         st.rerun(scope="app")  # the whole page says so, and its choices go back
-    if st.session_state.get(state.CLASS_VERSION) != r.version:
-        _choose_class_models(r)
-        st.rerun(scope="app")
+    if new_class_models(r):
+        st.rerun(scope="app")  # the page's own run takes them up (choose.py)
     job = r.job
     if job is None:
-        st.caption("The teacher has not started a training yet: it shows here when they do.")
+        st.caption(t("classroom.the_teacher_has_not_started"))
     else:
         view = job.view()
         if view.state in ACTIVE:
             progress_ui(view)
         elif view.state in FINISHED:
-            st.caption(f"The teacher's {MODEL_KINDS[view.recipe.model]} training has ended.")
+            st.caption(t("classroom.the_teacher_s_training_has", v1=MODEL_KINDS[view.recipe.model]))
     if r.finetuned:
-        st.success(r.finetuned)
+        st.success(finetune_text(*r.finetuned))
     if not r.allow_training:
-        st.caption("In this class the teacher trains for everyone.")
+        st.caption(t("classroom.in_this_class_the_teacher"))
 
 
 def _student_curves(r) -> None:
@@ -162,11 +165,26 @@ def _student_curves(r) -> None:
         curves_ui(job.view().events, own=False, one_chart=True)
 
 
-def _choose_class_models(r) -> None:
-    """A new class model answers this student's drawings from now (they can choose another)."""
-    st.session_state[state.CLASS_VERSION] = r.version
-    for kind in r.models:
-        st.session_state[state.CHOICE.format(kind)] = CLASS_CHOICE
+def ended_text(r) -> str:
+    if r.away_s is not None:
+        return t("classroom.ended_teacher_gone", minutes=r.away_s / 60)
+    return t("classroom.ended_by_teacher")
+
+
+def finetune_text(kind: str, result) -> str:
+    """A class fine-tune's before and after, as every page of the class says it."""
+    f = result.extra["finetune"]
+    before, after = f["before"], f["after"]
+    name, mnist = MODEL_KINDS[kind], (before["mnist_test"], after["mnist_test"])
+    text = t("classroom.finetuned", name=name, n=f["trained_on"], before=mnist[0], after=mnist[1])
+    if after["taught"] is None:
+        return text + t("classroom.finetuned_none_held_out")
+    return text + t(
+        "classroom.finetuned_held_out",
+        n=f["held_out"],
+        before=before["taught"],
+        after=after["taught"],
+    )
 
 
 def _leave() -> None:

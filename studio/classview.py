@@ -14,10 +14,11 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import state
+from studio.i18n import t
 
 QUERY = "view"  # ?view=class
 CLASS = "class"
-LABEL = "Class view"
+LABEL = "classview.class_view"
 # Streamlit's top band (a 60 px header and 6rem of padding), the title, the intro and the panels'
 # headings go; the choosers lose their labels (the metrics below them name the network).
 STYLE = (
@@ -41,11 +42,10 @@ def toggle_ui() -> bool:
     if state.CLASS_VIEW not in st.session_state:
         st.session_state[state.CLASS_VIEW] = st.query_params.get(QUERY) == CLASS
     st.toggle(
-        LABEL,
+        t(LABEL),
         key=state.CLASS_VIEW,
         on_change=_follow_link,
-        help="One screen for a projector: the canvas, the readings, the training's curve and "
-        "the live predictions side by side. Opens from a link too: add ?view=class to it.",
+        help=t("classview.one_screen_for_a_projector"),
     )
     if on():
         st.html(STYLE)

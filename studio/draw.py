@@ -15,6 +15,7 @@ from mnist_demo.errors import DrawingError, first_line
 from studio import classview, state
 from studio.cards import details_html, plain, reading_html, seen_png
 from studio.choose import Choice, choose_model
+from studio.i18n import error_text, t
 from studio.inside import inside_ui
 from studio.teach import my_digits_ui, teach_bar_ui
 
@@ -50,23 +51,26 @@ CANVAS_STYLE = (
     '.dc-icon-button[aria-label="Delete selected"],.dc-icon-button[aria-label="Send backward"]'
     "{display:none!important}"
     ".dc-icon-button{min-width:44px;min-height:44px}"
-    '.dc-icon-button[aria-label="Undo"]::after{content:"Undo";margin-left:.3rem}'
-    '.dc-icon-button[aria-label="Redo"]::after{content:"Redo";margin-left:.3rem}'
-    '.dc-icon-button[aria-label^="Reset"]::after{content:"Clear";margin-left:.3rem}'
+    '.dc-icon-button[aria-label="Undo"]::after{content:"@undo";margin-left:.3rem}'
+    '.dc-icon-button[aria-label="Redo"]::after{content:"@redo";margin-left:.3rem}'
+    '.dc-icon-button[aria-label^="Reset"]::after{content:"@clear";margin-left:.3rem}'
     '.dc-icon-button[aria-label="Undo"],.dc-icon-button[aria-label="Redo"],'
     '.dc-icon-button[aria-label^="Reset"]{width:auto!important;padding:0 .5rem;font-size:.9rem}'
 )
+TOOLBAR = {"undo": "draw.undo", "redo": "draw.redo", "clear": "draw.clear"}
 _DRESS_CANVAS_JS = """
 export default function ({ data }) {
   const dress = () => {
     for (const el of document.querySelectorAll("*")) {
       const root = el.shadowRoot;
-      if (root && root.querySelector(".canvas-root") && !root.querySelector("style[data-studio]")) {
-        const style = document.createElement("style");
+      if (!root || !root.querySelector(".canvas-root")) continue;
+      let style = root.querySelector("style[data-studio]");
+      if (!style) {
+        style = document.createElement("style");
         style.dataset.studio = "";
-        style.textContent = data.css;
         root.appendChild(style);
       }
+      if (style.textContent !== data.css) style.textContent = data.css;  // a new language
     }
   };
   dress();
@@ -86,7 +90,10 @@ export default function ({ data }) {
 def style_ui() -> None:
     """The page's styles, once a page (not on every stroke: the canvas' fragment reruns alone)."""
     st.html(PAGE_STYLE)
-    _dress_canvas()(data={"css": CANVAS_STYLE}, key="dress-canvas")
+    css = CANVAS_STYLE
+    for button, key in TOOLBAR.items():  # the toolbar's words, in the page's language
+        css = css.replace(f"@{button}", t(key).replace('"', ""))
+    _dress_canvas()(data={"css": css}, key="dress-canvas")
 
 
 @functools.cache
@@ -96,7 +103,7 @@ def _dress_canvas():
     )
 
 
-HINT = "Draw a digit on the black square: the predictions appear as soon as you lift the pen."
+HINT = "draw.draw_a_digit_on_the"
 
 
 def canvas_ui(stroke_width: int) -> np.ndarray | None:
@@ -137,15 +144,15 @@ def draw_and_predict_ui(canvas, saved) -> None:
     else:
         draw_col, pred_col = st.columns([1, 2], gap="large")
     with draw_col:
-        st.container(key="head-draw").subheader("Draw")
+        st.container(key="head-draw").subheader(t("draw.draw"))
         drawing = canvas(st.session_state.get(state.STROKE, PEN[2]))
         reading = st.container(key="reading").empty()  # shown on narrow screens only
         with st.container(key="pen"):
-            st.slider("Pen width", *PEN, key=state.STROKE)
+            st.slider(t("draw.pen_width"), *PEN, key=state.STROKE)
         with st.container(key="canvas-hint"):
-            st.caption("Undo, redo and clear are the buttons above the canvas.")
+            st.caption(t("draw.undo_redo_and_clear_are"))
     with pred_col:
-        st.container(key="head-predictions").subheader("Predictions")
+        st.container(key="head-predictions").subheader(t("draw.predictions"))
         columns = st.columns(len(MODEL_KINDS), border=True)
         choices, slots = [], []
         for col, kind in zip(columns, MODEL_KINDS):
@@ -167,13 +174,13 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, rea
     28x28 read and [(network's name, digit it reads)], or (None, None)."""
     if drawing is None:
         show_to_training(None)
-        st.info(HINT)
+        st.info(t(HINT))
         return None, None
     try:
         x = preprocess(drawing)
     except DrawingError as e:
         show_to_training(None)
-        st.info(f"{e}.")
+        st.info(f"{error_text(e)}.")
         return None, None
     show_to_training(x)
     detector, _ = state.unlike_detector()
@@ -189,7 +196,7 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, rea
         reading_html([(MODEL_KINDS[c.kind], a and a[0]) for c, a in zip(choices, answers)])
     )
     if unlike:
-        st.warning(UNLIKE, icon="🤔")
+        st.warning(t(UNLIKE), icon="🤔")
     used = [c.predictor for c in choices if c.predictor is not None and not c.shipped]
     state.keep_warm().touch(used + ([detector] if detector is not None else []))
     seen = seen_png(x)
@@ -201,10 +208,7 @@ def predictions_ui(drawing: np.ndarray | None, choices: list[Choice], slots, rea
     return x, read
 
 
-UNLIKE = (  # one sentence: read aloud in a class, it is over before the next drawing
-    "This does not look like a digit to the networks, so their answers above are guesses: "
-    'trained on digits alone, they cannot say "none of these".'
-)
+UNLIKE = "draw.this_does_not_look_like"  # one sentence: read aloud in a class, it is over before the next drawing
 
 
 def show_to_training(x: np.ndarray | None) -> None:
@@ -226,9 +230,9 @@ def metric_ui(choice: Choice, x: np.ndarray, slot, probs=None):
         probs = choice.predictor.probabilities(x)
     digit = int(probs.argmax())
     metric_box.metric(
-        f"Prediction · {MODEL_KINDS[choice.kind]}",
+        t("draw.prediction", v1=MODEL_KINDS[choice.kind]),
         str(digit),
-        f"{probs[digit]:.1%} sure",
+        t("draw.sure", v0=probs[digit]),
         delta_color="off",
         delta_arrow="off",
         help=plain(choice.about),

@@ -13,6 +13,7 @@ from mnist_demo.storage.saving import delete_model
 from mnist_demo.storage.store import saves_root
 from studio import state
 from studio.cards import plain
+from studio.i18n import t
 from studio.owner import mine
 from studio.streamlit_internals import QuietError
 
@@ -26,21 +27,45 @@ def ask_delete(name: str) -> None:
 def confirm_ui(name: str) -> None:
     """Delete asks first: a deleted model is gone for every visitor."""
     c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
-    c1.warning(plain(f"Delete {name} for every visitor? It cannot be undone."))
-    c2.button("Yes, delete", key="delete_yes", on_click=delete, args=(name,), type="primary")
-    c3.button("Keep it", key="delete_no", on_click=ask_delete, args=(None,))
+    c1.warning(plain(t("library.delete_for_every_visitor_it", name=name)))
+    c2.button(
+        t("library.yes_delete"), key="delete_yes", on_click=delete, args=(name,), type="primary"
+    )
+    c3.button(t("library.keep_it"), key="delete_no", on_click=ask_delete, args=(None,))
 
 
 def delete(name: str) -> None:
     st.session_state[CONFIRM] = None
     try:
         delete_model(name, saves_root())
-        text = ("success", plain(f"Deleted {name}."))
+        text = ("success", plain(t("library.deleted", name=name)))
     except (MnistDemoError, OSError) as e:
-        text = ("error", plain(f"Could not delete {name}: {getattr(e, 'strerror', None) or e}."))
+        text = (
+            "error",
+            plain(t("library.could_not_delete", name=name, v3=getattr(e, "strerror", None) or e)),
+        )
     st.session_state[state.MINE].discard(name)
     st.session_state[state.SAVE_NOTE] = text
     st.session_state[state.SAVE_SUGGESTED] = None
+
+
+def model_line(m, own: bool) -> str:
+    """A model's line in the list: its name, kind, accuracy, whose it is and its size."""
+    if m.accuracy is not None:
+        acc = t("library.test_accuracy", accuracy=m.accuracy)
+    else:
+        acc = t("library.accuracy_unknown")
+    whose = "library.yours" if own else "library.a_visitor_s" if state.visitors(m) else None
+    size = m.path.stat().st_size if m.path.exists() else 0
+    kind = MODEL_KINDS.get(m.kind, m.kind)
+    return t(
+        "library.mb",
+        name=m.name,
+        get=kind,
+        acc=acc,
+        whose=t(whose or "library.shipped"),
+        v8=size / 2**20,
+    )
 
 
 def library_ui(models) -> None:
@@ -49,17 +74,9 @@ def library_ui(models) -> None:
     for m in models:
         own = state.visitors(m) and mine(m.name, m.meta)
         c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
-        acc = f"test accuracy {m.accuracy:.2%}" if m.accuracy is not None else "accuracy unknown"
-        whose = "yours" if own else "a visitor's" if state.visitors(m) else "shipped"
-        size = m.path.stat().st_size if m.path.exists() else 0
-        c1.markdown(
-            plain(
-                f"{m.name} · {MODEL_KINDS.get(m.kind, m.kind)} · {acc} · {whose}, "
-                f"{size / 2**20:.1f} MB"
-            )
-        )
+        c1.markdown(plain(model_line(m, own)))
         c2.download_button(
-            "Download",
+            t("library.download"),
             data=functools.partial(_read, m.path),
             file_name=m.path.name,
             mime="application/zip",
@@ -70,7 +87,7 @@ def library_ui(models) -> None:
         )
         if own:
             c3.button(
-                "Delete",
+                t("library.delete"),
                 key=state.DELETE.format(m.name),
                 on_click=ask_delete,
                 args=(m.name,),
@@ -85,12 +102,12 @@ def _read(path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise QuietError(f"{path.name} was deleted after the list was shown") from None
+        raise QuietError(t("library.was_deleted_after_the_list", name=path.name)) from None
 
 
 def gone_check(name: str, path) -> None:
     """A Download pressed for a model deleted since the list was shown says it is gone."""
     if not path.exists():
-        text = f"{name} was deleted after this list was shown: it is gone, nothing to download."
+        text = t("library.was_deleted_after_this_list", name=name)
         st.session_state[state.SAVE_NOTE] = ("warning", plain(text))
         st.session_state[state.SAVE_SUGGESTED] = None

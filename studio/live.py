@@ -18,6 +18,7 @@ import streamlit as st
 from mnist_demo.events import EVAL, panel_images
 from studio import state
 from studio.cards import seen_png
+from studio.i18n import t
 
 # Okabe and Ito's blue and vermillion: apart under every common colour blindness, and each with
 # its symbol, so that colour is never the only sign.
@@ -26,17 +27,17 @@ TICK, CROSS = "\u2713", "\u2717"
 
 
 def live_panel_ui(events: list[dict], with_drawing: bool = True) -> None:
-    st.markdown("##### Live predictions")
+    st.markdown("##### " + t("live.live_predictions"))
     last = next((e for e in reversed(events) if e["kind"] == EVAL and "panel" in e), None)
     digits = panel_digits()
     figures = []
     for i, (image, label) in enumerate(digits):
         read = last["panel"][i] if last and i < len(last["panel"]) else None
-        figures.append(_figure(image, f"held-out digit {label}", read, label))
+        figures.append(_figure(image, t("live.held_out_digit", label=label), read, label))
     if with_drawing:
         drawing = st.session_state.get(state.SEEN)
         read = last.get("drawing") if last and drawing is not None else None
-        figures.append(_figure(drawing, "your drawing", read, None))
+        figures.append(_figure(drawing, t("live.your_drawing"), read, None))
     st.html(
         '<div style="display:grid;grid-template-columns:repeat(7,minmax(0,1fr));gap:6px">'
         + "".join(figures)
@@ -44,11 +45,15 @@ def live_panel_ui(events: list[dict], with_drawing: bool = True) -> None:
     )
     wrong = sum(1 for i, (_, y) in enumerate(digits) if last and last["panel"][i] != y)
     st.caption(
-        f"Digits it never trains on, read again at every evaluation (step {last['step']:,}): "
-        f"{wrong} of {len(digits)} wrong ({CROSS})."
+        t(
+            "live.digits_it_never_trains_on",
+            step=last["step"],
+            wrong=wrong,
+            len=len(digits),
+            cross=CROSS,
+        )
         if last
-        else f"The network reads these before its first step and at every evaluation: {TICK} "
-        f"right, {CROSS} wrong."
+        else t("live.the_network_reads_these_before", tick=TICK, cross=CROSS)
     )
 
 
@@ -79,9 +84,13 @@ def _figure(image, name: str, read: int | None, label: int | None) -> str:
     colour = WRONG if wrong else RIGHT if judged else MUTED
     mark = (CROSS if wrong else TICK) if judged else ""
     verdict = (" wrong" if wrong else " right") if judged else ""
-    word = f"predicted {read} {mark}{verdict}".strip() if read is not None else "not read yet"
+    word = (
+        t("live.predicted", read=read, mark=mark, verdict=verdict).strip()
+        if read is not None
+        else t("live.not_read_yet")
+    )
     if word_none:
-        word = "nothing drawn"
+        word = t("live.nothing_drawn")
     alt = escape(f"{name}: {word}")
     picture = (
         f'<img src="{image}" alt="{alt}" width="44" height="44" style="image-rendering:pixelated;'

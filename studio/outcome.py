@@ -12,10 +12,18 @@ from mnist_demo.serving.steering import TIME_LIMIT
 from studio import state
 from studio.cards import no_paths, plain
 from studio.choose import answering_accuracy, set_aside
+from studio.i18n import t
 from studio.runs import add_run
 
 MNIST_TEST = 10_000  # digits in MNIST's test set
-STOP_REASONS = {TIME_LIMIT: f" at this server's limit of {state.MAX_TRAIN_S:.0f} s per training"}
+STOP_REASONS = {
+    TIME_LIMIT: "outcome.at_this_server_s_limit"
+}  # why a run stopped, said after its kind
+
+
+def stop_reason(view) -> str:
+    why = STOP_REASONS.get(view.stop_reason)
+    return t(why, max_train_s=state.MAX_TRAIN_S) if why else ""
 
 
 def finish(view) -> None:
@@ -24,7 +32,10 @@ def finish(view) -> None:
     if view.state == FAILED:
         st.session_state[state.MESSAGE] = ("error", plain(no_paths(view.error)))
     elif view.state == CANCELLED:
-        st.session_state[state.MESSAGE] = ("info", "Training cancelled before it started.")
+        st.session_state[state.MESSAGE] = (
+            "info",
+            t("outcome.training_cancelled_before_it_started"),
+        )
     elif view.result is not None:
         keep(view)
     st.rerun(scope="app")
@@ -34,18 +45,45 @@ def finetuned(res) -> str:
     """A fine-tune's before and after, in a sentence or two."""
     f = res.extra["finetune"]
     before, after = f["before"], f["after"]
-    text = (
-        f"{MODEL_KINDS[res.recipe.model]} fine-tuned on {f['trained_on']} of your digits, "
-        f"{res.steps:,} steps in {res.seconds:.1f} s. MNIST test accuracy "
-        f"{before['mnist_test']:.2%} before → {after['mnist_test']:.2%} after."
+    text = t(
+        "outcome.fine_tuned_on_of_your",
+        v0=MODEL_KINDS[res.recipe.model],
+        trained_on=f["trained_on"],
+        steps=res.steps,
+        seconds=res.seconds,
+        mnist_test=before["mnist_test"],
+        mnist_test2=after["mnist_test"],
     )
     if after["taught"] is None:
-        return text + (
-            " None of your digits was held out to measure it: keep two or more of a digit for that."
-        )
+        return text + (t("outcome.none_of_your_digits_was"))
     return text + (
-        f" Your {f['held_out']} held-out digits (never trained on): "
-        f"{before['taught']:.0%} right before → {after['taught']:.0%} after."
+        t(
+            "outcome.your_held_out_digits_never",
+            held_out=f["held_out"],
+            taught=before["taught"],
+            taught2=after["taught"],
+        )
+    )
+
+
+def done_text(view, res, name: str) -> str:
+    """How a training ended: its kind, steps, time, seed and test accuracy (or its fine-tune)."""
+    word = t("outcome.stopped") if view.state == STOPPED else t("outcome.done")
+    if "finetune" in res.extra:
+        return f"{word}{stop_reason(view)}: {finetuned(res)}"
+    tested = "."
+    if res.stopped and res.test_images < MNIST_TEST:
+        tested = t("outcome.on_the_first_test_digits", test_images=res.test_images)
+    return t(
+        "outcome.trained_steps_in_s_seed",
+        word=word,
+        get=stop_reason(view),
+        name=name,
+        steps=res.steps,
+        seconds=res.seconds,
+        seed=res.recipe.seed,
+        test_accuracy=res.test_accuracy,
+        tested=tested,
     )
 
 
@@ -63,27 +101,16 @@ def keep(view) -> None:
     st.session_state[state.LAST_EVENTS] = view.events
     state.remember_speed(res.recipe, view.events, view.running_since)
     add_run(res, view.events)
-    word = "Stopped" if view.state == STOPPED else "Done"
-    tested = "."
-    if res.stopped and res.test_images < MNIST_TEST:
-        tested = (
-            f" on the first {res.test_images:,} test digits (a stopped run is tested on those, "
-            "to end at once)."
-        )
-    done = (
-        f"{word}{STOP_REASONS.get(view.stop_reason, '')}: {name} trained {res.steps:,} steps "
-        f"in {res.seconds:.1f} s (seed {res.recipe.seed}), test accuracy "
-        f"{res.test_accuracy:.2%}{tested}"
-    )
-    if "finetune" in res.extra:
-        done = f"{word}{STOP_REASONS.get(view.stop_reason, '')}: {finetuned(res)}"
+    done = done_text(view, res, name)
     if warning:
         set_aside(kind, saved)
         st.session_state[state.MESSAGE] = (
             "warning",
-            f"{done} But {warning}. It does not answer your drawings unless you choose "
-            f"“Trained in this session” as the {name} model.",
+            t("outcome.but_it_does_not_answer", done=done, warning=warning, name=name),
         )
     else:
         st.session_state[state.SELECT_NEW] = kind  # applied before the selector is drawn again
-        st.session_state[state.MESSAGE] = ("success", f"{done} It now answers your drawings.")
+        st.session_state[state.MESSAGE] = (
+            "success",
+            t("outcome.it_now_answers_your_drawings", done=done),
+        )

@@ -10,6 +10,8 @@ from html import escape
 import numpy as np
 from PIL import Image
 
+from studio.i18n import t
+
 # Diverging colours for signed values (weights, attributions): blue below zero, red above.
 NEGATIVE, POSITIVE = np.array([37, 99, 235]), np.array([220, 38, 38])
 
@@ -79,7 +81,7 @@ def maps_grid(maps: np.ndarray, layer: str, size: int, columns: int) -> str:
     for c in range(n):
         r, k = divmod(c, columns)
         x0, y0 = round(k * (w + 1) * scale), round(r * (h + 1) * scale)
-        name = escape(f"{layer} map {c + 1}")
+        name = escape(t("pictures.map", layer=layer, v2=c + 1))
         areas.append(
             f'<area shape="rect" coords="{x0},{y0},{x0 + size},{y0 + size}" '
             f'alt="{name}" title="{name}">'

@@ -14,21 +14,27 @@ from mnist_demo.events import FINAL, PROGRESS, fraction_done, seconds_left
 from mnist_demo.serving.jobs import RUNNING
 from mnist_demo.training.estimate import estimate
 from studio import state
+from studio.i18n import t
 
 KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"  # where Keras caches its download
 
 
 def waiting_text(view, cluster: tuple[int, float] | None = None) -> str:
     """Where a queued training stands; `cluster`: (trainings at once, CPUs) of a Ray cluster."""
-    ahead = "yours is next" if view.place <= 1 else f"{view.place - 1} ahead of yours"
-    left = f", about {view.others_left_s:.0f} s left" if view.others_left_s is not None else ""
-    where = "Another training is running on this server"
+    ahead = (
+        t("progress.yours_is_next")
+        if view.place <= 1
+        else t("progress.ahead_of_yours", v0=view.place - 1)
+    )
+    left = (
+        t("progress.about_s_left", others_left_s=view.others_left_s)
+        if view.others_left_s is not None
+        else ""
+    )
+    where = t("progress.another_training_is_running_on")
     if cluster is not None:
-        where = (
-            f"All {cluster[0]} places for trainings on the cluster ({cluster[1]:.0f} CPUs) "
-            "are taken"
-        )
-    return f"{where}{left}; {ahead} in line. Yours starts when its turn comes; Cancel to leave the line."
+        where = t("progress.all_places_for_trainings_on", v1=cluster[0], v3=cluster[1])
+    return t("progress.in_line_yours_starts_when", where=where, left=left, ahead=ahead)
 
 
 def progress_ui(view) -> None:
@@ -38,27 +44,30 @@ def progress_ui(view) -> None:
     if final is not None:
         st.progress(
             final["done"] / max(1, final["total"]),
-            text=f"Evaluating on the {final['total']:,} test digits... "
-            f"{final['done']:,} / {final['total']:,}",
+            text=t(
+                "progress.evaluating_on_the_test_digits", total=final["total"], done=final["done"]
+            ),
         )
     elif last is not None:
-        where = f"step {last['step']:,} / {last['total_steps']:,}"
+        where = t("progress.step", step=last["step"], total_steps=last["total_steps"])
         if view.stopping:
-            text = f"Stopping... {where}"
+            text = t("progress.stopping", where=where)
         elif view.paused and view.pause_asked:
-            text = f"Paused at {where} · the server's training slot stays yours: Resume goes on"
+            text = t("progress.paused_at_the_server_s", where=where)
         elif view.pause_asked:
-            text = f"Pausing... {where}"
+            text = t("progress.pausing", where=where)
         elif view.paused:
-            text = f"Resuming... {where}"
+            text = t("progress.resuming", where=where)
         else:
             left = seconds_left(last)
-            text = f"{where} · {last['samples_per_s']:,.0f} samples/s · " + (
-                "measuring the speed..." if left is None else f"about {left:.0f} s left"
+            text = t("progress.samples_s", where=where, samples_per_s=last["samples_per_s"]) + (
+                t("progress.measuring_the_speed")
+                if left is None
+                else t("progress.about_s_left_2", left=left)
             )
         st.progress(fraction_done(last), text=text)
     elif view.state == RUNNING:
-        st.progress(0.0, text="Preparing (loading MNIST, building the network)...")
+        st.progress(0.0, text=t("progress.preparing_loading_mnist_building_the"))
 
 
 def estimate_text(recipe) -> str:
@@ -68,19 +77,18 @@ def estimate_text(recipe) -> str:
     last = speeds.get((recipe.model, recipe.name, recipe.batch_size))
     guess = estimate(recipe, last or speeds.get(recipe.model), ahead_seconds(speeds))
     if guess is None:
-        return "No estimate yet: the first training of this kind here measures the speed."
-    parts = (
-        f"{guess.start_s:.0f} s to start, {guess.train_s:.0f} s of training, "
-        f"{guess.final_s:.0f} s for the final test"
+        return t("progress.no_estimate_yet_the_first")
+    parts = t(
+        "progress.s_to_start_s_of",
+        start_s=guess.start_s,
+        train_s=guess.train_s,
+        final_s=guess.final_s,
     )
     if guess.ahead_s:
-        parts += f", after {guess.ahead_s:.0f} s for the trainings ahead"
-    text = f"About {guess.total_s:.0f} s here ({parts})."
+        parts += t("progress.after_s_for_the_trainings", ahead_s=guess.ahead_s)
+    text = t("progress.about_s_here", total_s=guess.total_s, parts=parts)
     if guess.train_s > state.MAX_TRAIN_S:
-        text += (
-            f" That is past this server's limit of {state.MAX_TRAIN_S:.0f} s per training: it "
-            "would stop there, its model kept. The class recipe ends on time."
-        )
+        text += t("progress.that_is_past_this_server", max_train_s=state.MAX_TRAIN_S)
     return text
 
 
@@ -100,10 +108,6 @@ def ahead_seconds(speeds: dict) -> float:
 def data_status_ui() -> None:
     src = settings.MNIST_DATA.raw()
     if src and not Path(src).exists():
-        st.error(
-            f"MNIST is not where {ENV_VAR} points on this server. Point {ENV_VAR} at an "
-            "mnist.npz (Keras layout) or a folder of the four IDX files; drawing and "
-            "predicting still work."
-        )
+        st.error(t("progress.mnist_is_not_where_points", env_var=ENV_VAR))
     elif not src and not KERAS_MNIST.exists():
-        st.caption("MNIST (11 MB) will be downloaded on the first training.")
+        st.caption(t("progress.mnist_11_mb_will_be"))

@@ -14,6 +14,7 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.storage.archive import sha256_file
 from studio import state
 from studio.choose import model_choices
+from studio.i18n import t
 from studio.pictures import grey, grid, png
 
 SHOWN = 40  # digits shown from a cell or from the mistakes
@@ -22,13 +23,13 @@ _BY_SESSION_MODEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Tr
 
 
 def report_ui(saved) -> None:
-    box = st.expander("Test report", key=state.REPORT_OPEN, on_change="rerun")
+    box = st.expander(t("report.test_report"), key=state.REPORT_OPEN, on_change="rerun")
     if not box.open:
         return
     with box:
         data, error = state.mnist_or_error()
         if data is None:
-            st.warning(f"The test report needs MNIST's test set: {error}")
+            st.warning(t("report.the_test_report_needs_mnist", error=error))
             return
         options = {
             (k, v): f"{MODEL_KINDS[k]}: {label}"
@@ -36,10 +37,10 @@ def report_ui(saved) -> None:
             for v, label in model_choices(k, saved).items()
         }
         if not options:
-            st.info("No model to report on yet.")
+            st.info(t("report.no_model_to_report_on"))
             return
         kind, value = st.selectbox(
-            "Model", list(options), format_func=options.get, key=state.REPORT_MODEL
+            t("report.model"), list(options), format_func=options.get, key=state.REPORT_MODEL
         )
         rep = _report(kind, value, saved, data)
         if rep is not None:
@@ -57,24 +58,24 @@ def _report(kind: str, value: str, saved, data):
             stat = m.path.stat()
             key = _digest(str(m.path), stat.st_mtime, stat.st_size)
         except OSError:
-            st.warning(f"{m.name} is unavailable: it was deleted.")
+            st.warning(t("report.is_unavailable_it_was_deleted", name=m.name))
             return None
         cache = _BY_FILE
         predictor, error = state.load_predictor(str(m.path), stat.st_mtime, stat.st_size)
         if predictor is None:
-            st.warning(f"{m.name} is unavailable: {error}")
+            st.warning(t("report.is_unavailable", name=m.name, error=error))
             return None
         model = predictor.model
     if key not in cache:
         from mnist_demo.nets.report import test_report
 
-        bar = st.progress(0.0, text="Reading the 10,000 test digits...")
+        bar = st.progress(0.0, text=t("report.reading_the_10_000_test"))
         cache[key] = test_report(
             model,
             data.x_test,
             data.y_test,
             lambda done, total: bar.progress(
-                done / total, text=f"Reading the test digits: {done:,} of {total:,}"
+                done / total, text=t("report.reading_the_test_digits_of", done=done, total=total)
             ),
         )
         bar.empty()
@@ -90,8 +91,14 @@ def _digest(path: str, mtime: float, size: int) -> str:
 def shown_ui(rep, data) -> None:
     wrong = len(rep.mistakes)
     st.markdown(
-        f"**Test accuracy {rep.accuracy:.2%}**: {rep.n - wrong:,} of {rep.n:,} test "
-        f"digits read right, {wrong} misread (read in {rep.seconds:.1f} s)."
+        t(
+            "report.test_accuracy_of_test_digits",
+            accuracy=rep.accuracy,
+            v3=rep.n - wrong,
+            n=rep.n,
+            wrong=wrong,
+            seconds=rep.seconds,
+        )
     )
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -120,7 +127,8 @@ def confusion_chart(confusion: np.ndarray):
         for p in range(10)
     ]
     base = alt.Chart(pd.DataFrame(rows)).encode(
-        x=alt.X("read as:O", title="read as"), y=alt.Y("true:O", title="true digit")
+        x=alt.X("read as:O", title=t("report.read_as_2")),
+        y=alt.Y("true:O", title=t("report.true_digit_2")),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"), legend=None),
@@ -130,7 +138,7 @@ def confusion_chart(confusion: np.ndarray):
         text="count:Q",
         color=alt.condition("datum.count > 200", alt.value("white"), alt.value("#111827")),
     )
-    return (cells + text).properties(height=330, title="Confusion matrix (counts)")
+    return (cells + text).properties(height=330, title=t("report.confusion_matrix_counts"))
 
 
 def cell_ui(rep, data) -> None:
@@ -138,12 +146,12 @@ def cell_ui(rep, data) -> None:
     off = rep.confusion - np.diag(np.diag(rep.confusion))
     t0, p0 = np.unravel_index(int(off.argmax()), off.shape)
     c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="bottom")
-    true = c1.selectbox("True digit", range(10), index=int(t0), key="cell_true")
-    read = c2.selectbox("Read as", range(10), index=int(p0), key="cell_read")
+    true = c1.selectbox(t("report.true_digit"), range(10), index=int(t0), key="cell_true")
+    read = c2.selectbox(t("report.read_as"), range(10), index=int(p0), key="cell_read")
     idx = rep.in_cell(data.y_test, true, read)
     c3.markdown(
-        f"**{len(idx)}** test digit(s) of class {true} read as {read}"
-        + (f" (the first {SHOWN} shown)" if len(idx) > SHOWN else "")
+        t("report.test_digit_s_of_class", len=len(idx), true=true, read=read)
+        + (t("report.the_first_shown", shown=SHOWN) if len(idx) > SHOWN else "")
         + "."
     )
     if len(idx):
@@ -151,22 +159,23 @@ def cell_ui(rep, data) -> None:
 
 
 def mistakes_ui(rep, data) -> None:
-    st.markdown("**The misread digits, most confident mistakes first**")
+    st.markdown(t("report.the_misread_digits_most_confident"))
     top = rep.mistakes[:SHOWN]
     st.html(_digits(top, rep, data))
     pick = st.selectbox(
-        "Look inside the networks at one of them",
+        t("report.look_inside_the_networks_at"),
         [None, *map(int, top)],
-        format_func=lambda i: (
-            "choose a digit"
+        format_func={
+            i: t("report.choose_a_digit")
             if i is None
-            else f"test digit #{i}: a {data.y_test[i]} read as {rep.predicted[i]}"
-        ),
+            else t("report.test_digit_a_read_as_2", i=i, v3=data.y_test[i], v5=rep.predicted[i])
+            for i in [None, *map(int, top)]
+        }.get,
         key=state.REPORT_PICK,
         on_change=_picked,
     )
     if pick is None and st.session_state.get(state.INSIDE_DIGIT) is not None:
-        st.caption("It is in “Inside the networks” above.")
+        st.caption(t("report.it_is_in_inside_the"))
 
 
 def _picked() -> None:
@@ -185,7 +194,7 @@ def _digits(indices, rep, data) -> str:
     alts, caps = [], []
     for i in indices:
         t, p, c = int(data.y_test[i]), int(rep.predicted[i]), float(rep.confidence[i])
-        alts.append(f"test digit #{i}: a {t} read as {p} ({c:.0%} sure)")
+        alts.append(t("report.test_digit_a_read_as", i=i, t=t, p=p, c=c))
         caps.append(f"{t}→{p} {c:.0%}")
     images = [png(grey(data.x_test[i].astype(np.float32), 255.0)) for i in indices]
     return grid(images, alts, 52, 12, captions=caps)

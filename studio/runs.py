@@ -9,9 +9,11 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.events import curves
 from studio import state
 from studio.charts import AXES, axis_style, curve_rows, legend
+from studio.form import recipe_text
+from studio.i18n import t
 
 MAX_COMPARED = 5
-TITLES = ("training loss, smoothed (log)", "test mistakes per 100 digits (log)")
+TITLES = ("runs.training_loss_smoothed_log", "runs.test_mistakes_per_100_digits")
 HEIGHT = 330
 
 
@@ -19,11 +21,15 @@ def add_run(result, events: list[dict]) -> None:
     """Keep a finished training of this session as a run."""
     runs = st.session_state.setdefault(state.RUNS, [])
     r = result.recipe
-    name = (
-        f"run {len(runs) + 1}: {MODEL_KINDS[r.model]} {r.name}, seed {r.seed} "
-        f"({result.test_accuracy:.2%})"
+    name = t(
+        "runs.run_seed",
+        v1=len(runs) + 1,
+        v3=MODEL_KINDS[r.model],
+        name=r.name,
+        seed=r.seed,
+        test_accuracy=result.test_accuracy,
     )
-    runs.append({"name": name, "describe": r.describe(), "curves": curves(events)})
+    runs.append({"name": name, "describe": recipe_text(r), "curves": curves(events)})
     # The new run joins the overlay (the oldest chosen makes way past five).
     chosen = st.session_state.get(state.COMPARED) or []
     st.session_state[state.COMPARED] = [*chosen[-(MAX_COMPARED - 1) :], name]
@@ -35,21 +41,21 @@ def runs_ui(saved) -> None:
     options = {run["name"]: (run["curves"], None) for run in runs}
     for m in saved:
         if m.error is None and m.meta.get("curves"):
-            acc = f" ({m.accuracy:.2%})" if m.accuracy is not None else ""
-            options[f"saved: {m.name}{acc}"] = (m.meta["curves"], _trained_on(m.meta))
+            acc = t("runs.accuracy", accuracy=m.accuracy) if m.accuracy is not None else ""
+            options[t("runs.saved", name=m.name, acc=acc)] = (m.meta["curves"], _trained_on(m.meta))
     if not options:
         return
-    with st.expander(f"Compare runs ({len(options)})", expanded=False):
+    with st.expander(t("runs.compare_runs", len=len(options)), expanded=False):
         names = list(options)
         # None chosen on the first page, so that it builds no chart (Altair and pandas: 2 s of
         # a busy CPU while the canvas appears); each run of this session joins when it ends.
         kept = [n for n in st.session_state.get(state.COMPARED) or [] if n in options]
         st.session_state[state.COMPARED] = kept
-        label = "Runs to overlay (up to five)"
+        label = t("runs.runs_to_overlay_up_to")
         chosen = st.multiselect(label, names, max_selections=MAX_COMPARED, key=state.COMPARED)
         if chosen:
             picked = {n: options[n] for n in chosen}
-            for col, field, title in zip(st.columns(2), ("loss", "error"), TITLES):
+            for col, field, title in zip(st.columns(2), ("loss", "error"), map(t, TITLES)):
                 chart = _overlay(picked, field, title)
                 col.altair_chart(chart, width="stretch", theme=None)
 
@@ -80,7 +86,7 @@ def _overlay(runs: dict[str, tuple], field: str, title: str):
         alt.Chart(pd.DataFrame(rows))
         .mark_line(point=field == "error", strokeWidth=3)
         .encode(
-            alt.X("x:Q", title=AXES["samples"], axis=axis_style()),
+            alt.X("x:Q", title=t(AXES["samples"]), axis=axis_style()),
             alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log"), axis=axis_style()),
             alt.Color("run:N", title=None, legend=legend(orient="bottom", columns=1)),
         )

@@ -27,6 +27,7 @@ from mnist_demo.storage.saving import (
 from mnist_demo.storage.store import saves_root, shipped_name, weights_root
 from studio import state
 from studio.cards import plain
+from studio.i18n import error_text, t
 from studio.library import library_ui
 from studio.owner import mine, owner
 
@@ -38,7 +39,7 @@ AUTO_NAME = "save_auto_name"  # the default name last offered
 def save_ui(saved) -> None:
     trained = st.session_state[state.TRAINED]
     usable = [m for m in saved if m.error is None]
-    st.subheader("Saved models")
+    st.subheader(t("save.saved_models"))
     if trained:
         save_form_ui(trained)
     note = st.session_state.get(state.SAVE_NOTE)
@@ -47,19 +48,19 @@ def save_ui(saved) -> None:
         suggestion = st.session_state.get(state.SAVE_SUGGESTED)
         if suggestion:
             st.button(
-                f"Save as {suggestion}",
+                t("save.save_as", suggestion=suggestion),
                 key="save_suggested_button",
                 on_click=use_name,
                 args=(suggestion,),
             )
-    with st.expander(f"The {len(usable)} models on this server", expanded=False):
+    with st.expander(t("save.the_models_on_this_server", len=len(usable)), expanded=False):
         library_ui(usable)
 
 
 def save_form_ui(trained: dict) -> None:
     c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
     kind = c1.selectbox(
-        "Model",
+        t("save.model"),
         list(trained),
         format_func=MODEL_KINDS.get,
         key=state.SAVE_KIND,
@@ -67,15 +68,17 @@ def save_form_ui(trained: dict) -> None:
     )
     if not st.session_state.get(state.SAVE_NAME):
         fresh_name(kind)
-    c2.text_input("Name", key=state.SAVE_NAME, max_chars=64)
-    c3.button("Save", key=state.SAVE, on_click=save, args=(kind,), width="stretch")
+    c2.text_input(t("save.name"), key=state.SAVE_NAME, max_chars=64)
+    c3.button(t("save.save"), key=state.SAVE, on_click=save, args=(kind,), width="stretch")
     try:
         stem = name_to_save(st.session_state[state.SAVE_NAME])
     except MnistDemoError:
         return  # the Save button says why
     if mine(stem, _meta(stem)):
         if (saves_root() / f"{stem}.keras").exists():
-            st.checkbox(f"Replace the model {stem} saved earlier", key=state.SAVE_REPLACE)
+            st.checkbox(
+                t("save.replace_the_model_saved_earlier", stem=stem), key=state.SAVE_REPLACE
+            )
 
 
 def fresh_name(kind: str | None = None) -> None:
@@ -110,23 +113,26 @@ def save(kind: str) -> None:
             meta["owner"] = owner()  # the hash of this browser's token: it owns it after a reload
         path = save_model(result.model, stem, meta, saves_root(), replace=replace)
     except SaveRefused as e:
-        text = str(e) + (f". Save as {e.suggestion} instead?" if e.suggestion else ".")
+        text = error_text(e) + (t("save.instead", suggestion=e.suggestion) if e.suggestion else ".")
         st.session_state[state.SAVE_NOTE] = ("error", plain(text))
         st.session_state[state.SAVE_SUGGESTED] = e.suggestion
         return
     except MnistDemoError as e:
-        st.session_state[state.SAVE_NOTE] = ("error", plain(str(e)))
+        st.session_state[state.SAVE_NOTE] = ("error", plain(error_text(e)))
         return
     except OSError as e:
         log.warning("saving %s failed: %s", kind, e)
         reason = e.strerror or type(e).__name__
-        st.session_state[state.SAVE_NOTE] = ("error", plain(f"Could not save: {reason}."))
+        st.session_state[state.SAVE_NOTE] = (
+            "error",
+            plain(t("save.could_not_save", reason=reason)),
+        )
         return
     st.session_state[state.MINE].add(stem)
     st.session_state[state.SAVE_REPLACE] = False
     st.session_state[state.SAVE_NAME] = None
     fresh_name(kind)  # the next save's
-    text = f"Saved as {path.name}: it is now in the model choices of every visitor."
+    text = t("save.saved_as_it_is_now", name=path.name)
     st.session_state[state.SAVE_NOTE] = ("success", plain(text))
 
 
@@ -137,16 +143,13 @@ def may_save(name: str) -> tuple[str, bool]:
     shipped = shipped_name(stem)
     if shipped is not None:
         other = free_name(stem, folder, weights_root())
-        raise SaveRefused(f"{stem} is the name of the model {shipped} this server ships", other)
+        raise SaveRefused(t("save.is_the_name_of_the", stem=stem, shipped=shipped), other)
     exists = (folder / f"{stem}.keras").exists()
     if exists and not mine(stem, _meta(stem)):
         other = free_name(stem, folder, weights_root())
-        raise SaveRefused(f"a model named {stem} belongs to another visitor", other)
+        raise SaveRefused(t("save.a_model_named_belongs_to", stem=stem), other)
     if exists and not st.session_state.get(state.SAVE_REPLACE):
-        raise SaveRefused(
-            f"you saved a model named {stem} before: tick “Replace” to overwrite it, "
-            "or choose another name"
-        )
+        raise SaveRefused(t("save.you_saved_a_model_named", stem=stem))
     return stem, exists
 
 

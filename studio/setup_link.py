@@ -13,6 +13,7 @@ import streamlit as st
 from mnist_demo import MODEL_KINDS
 from mnist_demo.training.recipes import RECIPES, Recipe
 from studio import form, state
+from studio.i18n import t
 
 NET, RECIPE = "net", "recipe"
 # A setting's name in the link -> its name in the form's keys (state.SETTING).
@@ -46,14 +47,22 @@ def _setting(param: str, text: str, base: Recipe) -> tuple[str, object, str | No
     """(the form's setting, its value, None) or (.., .., why the form cannot take it)."""
     if param == RATE:
         rate = _rate(text, form.rates(base))
-        return "lr", rate, None if rate is not None else f"the link's lr={text} is not a rate here"
+        return "lr", rate, None if rate is not None else t("setup_link.the_link_s_lr_is", text=text)
     setting = LINKED.get(param, param)
     bounds = form.bounds(base, setting)
     if bounds is None:
-        return setting, None, f"the {base.name} recipe has no {param} (the link's {param}={text})"
+        return (
+            setting,
+            None,
+            t("setup_link.the_recipe_has_no_the", name=base.name, param=param, text=text),
+        )
     value = _integer(text, bounds)
     if value is None:
-        return setting, None, f"the link's {param}={text} is not from {bounds[0]} to {bounds[1]}"
+        return (
+            setting,
+            None,
+            t("setup_link.the_link_s_is_not_2", param=param, text=text, v5=bounds[0], v7=bounds[1]),
+        )
     return setting, value, None
 
 
@@ -96,7 +105,9 @@ def _choice(link, param: str, choices: tuple[str, ...], notes: list[str]) -> str
     value = link.get(param)
     if value is None or value in choices:
         return value or DEFAULTS[param]
-    notes.append(f"the link's {param}={value} is not one of {', '.join(choices)}")
+    notes.append(
+        t("setup_link.the_link_s_is_not", param=param, value=value, join=", ".join(choices))
+    )
     return DEFAULTS[param]
 
 
@@ -125,5 +136,9 @@ def _one_line(notes: list[str]) -> str | None:
     return (
         text[0].upper()
         + text[1:]
-        + (": the default is used." if len(notes) == 1 else ": defaults used.")
+        + (
+            t("setup_link.the_default_is_used")
+            if len(notes) == 1
+            else t("setup_link.defaults_used")
+        )
     )

@@ -22,6 +22,7 @@ from mnist_demo.serving.jobs import ACTIVE
 from mnist_demo.storage.teach import MAX_TAUGHT, TaughtFileError, as_uint8, counts, from_npz, to_npz
 from studio import classlink, state
 from studio.cards import plain
+from studio.i18n import t
 from studio.pictures import png
 
 THUMB = 56  # pixels: the drawing's thumbnail, and the 28x28 shown twice its size
@@ -40,28 +41,28 @@ def teach_bar_ui(drawing: np.ndarray, x: np.ndarray, read: list[tuple[str, int]]
     kept = next((d for d in digits if d["key"] == key), None)
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.segmented_control(
-        "Wrong? This is a ...",
+        t("teach.wrong_this_is_a"),
         [str(d) for d in range(10)],
         key=state.TEACH_PICK,
         on_change=_picked,
         args=(drawing, x8, key),
-        help="Keep this drawing as the digit it is: your digits can fine-tune the networks.",
+        help=t("teach.keep_this_drawing_as_the"),
     )
     if answer is not None:
         right.button(
-            f"Right: a {answer}",
+            t("teach.right_a", answer=answer),
             key=state.TEACH_RIGHT,
             on_click=teach,
             args=(drawing, x8, key, answer),
             width="stretch",
         )
     elif len(digits_read) > 1:
-        said = ", ".join(f"{name} reads {digit}" for name, digit in read)
-        right.caption(f"{said}: which is it? Pick it on the left.")
+        said = ", ".join(t("teach.reads", name=name, digit=digit) for name, digit in read)
+        right.caption(t("teach.which_is_it_pick_it", said=said))
     note = st.session_state.get(state.TEACH_NOTE)
     classlink.note_ui()
     if kept is not None:
-        st.caption(f"Kept in My digits as a {kept['y']}. Clear the canvas to draw the next one.")
+        st.caption(t("teach.kept_in_my_digits_as", y=kept["y"]))
     elif note:
         getattr(st, note[0])(note[1])
 
@@ -85,7 +86,7 @@ def teach(drawing, x8: np.ndarray, key: str, digit: int) -> None:
     if len(digits) >= MAX_TAUGHT:
         st.session_state[state.TEACH_NOTE] = (
             "warning",
-            f"My digits holds {MAX_TAUGHT} already: remove some to keep more.",
+            t("teach.my_digits_holds_already_remove", max_taught=MAX_TAUGHT),
         )
         return
     digits.append(_kept(key, x8, digit, _thumb(drawing)))
@@ -119,15 +120,14 @@ def my_digits_ui(choices) -> None:
     if len(digits) > st.session_state.get(state.MY_DIGITS_SHOWN, 0):
         st.session_state[state.MY_DIGITS_OPEN] = True  # a digit just kept: show it there
     st.session_state[state.MY_DIGITS_SHOWN] = len(digits)
-    box = st.expander(f"My digits ({len(digits)})", key=state.MY_DIGITS_OPEN, on_change="rerun")
+    box = st.expander(
+        t("teach.my_digits", len=len(digits)), key=state.MY_DIGITS_OPEN, on_change="rerun"
+    )
     if not box.open:
         return  # closed: nothing inside runs (a stroke reruns this fragment, for 32 visitors)
     with box:
         if not digits:
-            st.caption(
-                "Digits you keep with “Wrong? This is a ...” or “Right” show here. "
-                "Ten or more (a few of each digit) can fine-tune a network."
-            )
+            st.caption(t("teach.digits_you_keep_with_wrong"))
         else:
             per = counts([d["y"] for d in digits])
             st.markdown("  ·  ".join(f"**{k}**: {n}" for k, n in enumerate(per) if n))
@@ -139,14 +139,16 @@ def my_digits_ui(choices) -> None:
 def _gallery(digits: list[dict]) -> None:
     shown = digits[-SHOWN:][::-1]
     if len(digits) > SHOWN:
-        st.caption(f"The latest {SHOWN} of {len(digits)}.")
+        st.caption(t("teach.the_latest_of", shown=SHOWN, len=len(digits)))
     for row in range(0, len(shown), 6):
         for col, d in zip(st.columns(6), shown[row : row + 6]):
             col.html(
                 f'<img src="{d["picture"]}" alt="a taught {d["y"]}" '
                 f'style="image-rendering:pixelated;max-width:100%"><br>a {d["y"]}'
             )
-            col.button("Remove", key=f"teach_remove_{d['id']}", on_click=_remove, args=(d["id"],))
+            col.button(
+                t("teach.remove"), key=f"teach_remove_{d['id']}", on_click=_remove, args=(d["id"],)
+            )
 
 
 def _remove(ident: int) -> None:
@@ -158,14 +160,14 @@ def _file_ui(digits: list[dict]) -> None:
     left, right = st.columns(2)
     if digits:
         left.download_button(
-            "Download my digits (.npz)",
+            t("teach.download_my_digits_npz"),
             _file(digits),
             file_name="my-digits.npz",
             mime="application/octet-stream",
             on_click="ignore",
         )
     upload = right.file_uploader(
-        "Add digits from a file (.npz)", type=["npz"], key=state.TEACH_UPLOAD
+        t("teach.add_digits_from_a_file"), type=["npz"], key=state.TEACH_UPLOAD
     )
     if upload is not None and upload.file_id not in st.session_state[state.TEACH_FILES]:
         st.session_state[state.TEACH_FILES].add(upload.file_id)
@@ -200,8 +202,12 @@ def _add_file(name: str, data: bytes) -> tuple[str, str]:
             digits.append(_kept(key, xi, int(yi), None))
             known.add(key)
             added += 1
-    left_out = f"; {len(x) - room} left out (at most {MAX_TAUGHT})" if len(x) > room else ""
-    return "success", plain(f"Added {added} digits from {name}{left_out}.")
+    left_out = (
+        t("teach.left_out_at_most", v1=len(x) - room, max_taught=MAX_TAUGHT)
+        if len(x) > room
+        else ""
+    )
+    return "success", plain(t("teach.added_digits_from", added=added, name=name, left_out=left_out))
 
 
 def finetune_ui(digits: list[dict], choices) -> None:
@@ -214,24 +220,19 @@ def finetune_ui(digits: list[dict], choices) -> None:
         return
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     kind = left.radio(
-        "Which one learns your digits",
+        t("teach.which_one_learns_your_digits"),
         [c.kind for c in usable],
         horizontal=True,
         format_func=MODEL_KINDS.get,
         key=state.TEACH_KIND,
     )
     pressed = right.button(
-        "Fine-tune on my digits",
+        t("teach.fine_tune_on_my_digits"),
         type="primary",
         key=state.TEACH_FINETUNE,
         disabled=busy or len(digits) < 2,
     )
-    st.caption(
-        "It starts from the model chosen above for it (shipped, saved or this "
-        "session's) and trains a few seconds on your digits mixed with MNIST's, so that "
-        "it does not forget them; 1 in 5 of each digit you kept twice or more is held "
-        "out to measure it. Follow it in the training panel below."
-    )
+    st.caption(t("teach.it_starts_from_the_model"))
     if pressed and not busy:
         from mnist_demo.training.finetune import FineTune
 

@@ -21,7 +21,8 @@ from mnist_demo.serving.jobs import (
 )
 from mnist_demo.training.recipes import RECIPES, Recipe
 from studio import classlink, classview, setup_link, state
-from studio.form import recipe_ui
+from studio.form import recipe_text, recipe_ui
+from studio.i18n import t
 from studio.progress import data_status_ui, estimate_text
 from studio.streamlit_internals import session_liveness
 from studio.watch import curves_ui, live_curves_ui, live_ui
@@ -31,24 +32,25 @@ CURVES_REFRESH_S = 1.5  # ... and the curves and the live panel this often
 STOPPING_REFRESH_S = 0.1  # ... and this often once Stop is pressed,
 Shown = namedtuple("Shown", "job at")
 RECIPE_LABELS = {
-    "class": "class (sized by time, any CPU)",
-    "fast": "fast (a fixed length)",
-    "seed": "seed (the tutorial's)",
+    "class": "train.class_sized_by_time_any",
+    "fast": "train.fast_a_fixed_length",
+    "seed": "train.seed_the_tutorial_s",
 }
-SETTINGS = "Settings: network, recipe, length, batch, learning rate, seed"
+ANCHOR = "train-a-network"  # the skip link's target, the same in every language
+SETTINGS = "train.settings_network_recipe_length_batch"
 
 
 def training_ui() -> None:
-    st.container(key="head-train").subheader("Train a network")
+    st.container(key="head-train").subheader(t("train.train_a_network"), anchor=ANCHOR)
     job = st.session_state.get(state.JOB)
     active = job is not None and job.state in ACTIVE
     # The class view folds the form: the screen is for the canvas and the curves.
     setup_link.read_once(tuple(RECIPE_LABELS))
-    with st.expander(SETTINGS) if classview.on() else st.container():
+    with st.expander(t(SETTINGS)) if classview.on() else st.container():
         kind, recipe_name = _network_and_recipe_ui(active)
         recipe = recipe_ui(kind, recipe_name, active)
         setup_link.write(recipe, RECIPES[(kind, recipe_name)])
-        st.caption(recipe.describe())
+        st.caption(recipe_text(recipe))
         setup_link.note_ui()
     data_status_ui()
     buttons_ui(recipe, job, active)
@@ -64,7 +66,7 @@ def training_ui() -> None:
 def _network_and_recipe_ui(active: bool) -> tuple[str, str]:
     c1, c2 = st.columns(2)
     kind = c1.radio(
-        "Network",
+        t("train.network"),
         list(MODEL_KINDS),
         format_func=MODEL_KINDS.get,
         horizontal=True,
@@ -72,9 +74,9 @@ def _network_and_recipe_ui(active: bool) -> tuple[str, str]:
         disabled=active,
     )
     recipe_name = c2.radio(
-        "Recipe",
+        t("train.recipe"),
         list(RECIPE_LABELS),
-        format_func=RECIPE_LABELS.get,
+        format_func={name: t(key) for name, key in RECIPE_LABELS.items()}.get,
         horizontal=True,
         key=state.TRAIN_RECIPE,
         disabled=active,
@@ -98,7 +100,7 @@ def _last_run_ui(events: list[dict]) -> None:
     with st.container(key="curves"):
         curves_ui(events)  # the last training's curves stay in view
     st.download_button(
-        "Download this run's curves (JSON)",
+        t("train.download_this_run_s_curves"),
         json.dumps(events),
         file_name="mnist-studio-run.json",
         mime="application/json",
@@ -112,7 +114,7 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
     and Reset; before Train, how long it takes and whether another session holds the slot."""
     b1, b2, b3, b4 = st.columns([1, 1, 1, 2], vertical_alignment="center")
     b1.button(
-        "Train",
+        t("train.train"),
         type="primary",
         key=state.TRAIN,
         disabled=active or not classlink.may_train(),
@@ -128,7 +130,7 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
     st.session_state[state.SHOWN_WAITING] = waiting  # live_ui reruns the page when that changes
     paused = view is not None and view.pause_asked  # the button follows what was asked
     b2.button(
-        "Resume" if paused else "Pause",
+        t("train.resume") if paused else t("train.pause"),
         key=state.PAUSE,
         on_click=pause_or_resume,
         disabled=not active or waiting or stopping,
@@ -142,7 +144,7 @@ def buttons_ui(recipe: Recipe, job, active: bool) -> None:
 
 
 def _stop_ui(col, job, active: bool, waiting: bool, stopping: bool) -> None:
-    label = "Cancel" if waiting else "Stopping..." if stopping else "Stop"
+    label = t("train.cancel") if waiting else t("train.stopping") if stopping else t("train.stop")
     if stopping and getattr(st.session_state.get(state.STOPPING_SHOWN), "job", None) is not job:
         st.session_state[state.STOPPING_SHOWN] = Shown(job, time.monotonic())
     col.button(
@@ -159,23 +161,22 @@ def _step_and_reset_ui(col, view, usable: bool) -> None:
     weights again, its curves cleared; paused if it was)."""
     s1, s2 = col.columns(2)
     s1.button(
-        "Step",
+        t("train.step"),
         key=state.STEP,
         on_click=_steer,
         args=("step",),
         disabled=not (usable and view.pause_asked),
         width="stretch",
-        help="While paused: train to the next evaluation, update the curves and the live "
-        "predictions, and hold again.",
+        help=t("train.while_paused_train_to_the"),
     )
     s2.button(
-        "Reset",
+        t("train.reset"),
         key=state.RESET,
         on_click=_steer,
         args=("reset",),
         disabled=not usable,
         width="stretch",
-        help="Back to this run's first weights (the same seed): its curves start again.",
+        help=t("train.back_to_this_run_s"),
     )
 
 
@@ -189,14 +190,14 @@ def _before_train_ui(col, recipe: Recipe) -> None:
     """Before Train: how long it should take, and a word when another session holds the slot."""
     col.caption(estimate_text(recipe))
     if not classlink.may_train():
-        col.caption("In this class the teacher trains for everyone: watch it at the top.")
+        col.caption(t("train.in_this_class_the_teacher"))
     if state.training_slots().busy():
         where = (
-            "Every place for trainings on the cluster is taken"
+            t("train.every_place_for_trainings_on")
             if state.cluster_size()
-            else "Another training is running on this server"
+            else t("train.another_training_is_running_on")
         )
-        st.info(f"{where} right now. Press Train to queue up: yours starts when it ends.")
+        st.info(t("train.right_now_press_train_to", where=where))
 
 
 def start_training(recipe: Recipe, start=None) -> None:

@@ -14,6 +14,7 @@ from mnist_demo.serving.jobs import FINISHED, WAITING
 from studio import classview, state
 from studio.busy import busy_text, others_running
 from studio.charts import charts_ui
+from studio.i18n import t
 from studio.live import live_panel_ui
 from studio.outcome import finish
 from studio.progress import progress_ui, waiting_text
@@ -51,7 +52,7 @@ def live_curves_ui() -> None:
         return
     running = others_running()  # while in line: the training that runs now, live
     if running:
-        st.caption(f"While yours waits: {busy_text(running[0])}")
+        st.caption(t("watch.while_yours_waits", busy_text=busy_text(running[0])))
         curves_ui(running[0].view().events, own=False)
 
 

@@ -115,7 +115,7 @@ def preprocess(image: np.ndarray) -> np.ndarray:
     floor = max(1, int(np.ceil(INK_FLOOR * peak)))
     strong = ink >= floor
     if peak == 0 or np.count_nonzero(strong) < MIN_INK_PIXELS:
-        raise BlankDrawing("nothing drawn: draw a digit first")
+        raise BlankDrawing("nothing drawn: draw a digit first", key="blank")
     rows, cols = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
     box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     # Ink relative to the strongest, as 0-255; fainter than the floor is nothing.

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mnist_demo import settings
+from mnist_demo.errors import MnistDemoError
 
 CODE_LETTERS = "ACDEFHJKMNPRTUVWXY3479"  # no 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B: read off a projector
 CODE_LENGTH = 5
@@ -27,7 +28,7 @@ ENDED, GONE = (
 )
 
 
-class ClassFull(Exception):
+class ClassFull(MnistDemoError):
     """A digit the class cannot take: the message says why, for the student."""
 
 
@@ -47,9 +48,13 @@ class ClassRoom:
     job: object | None = None  # the teacher's training (a TrainingJob) while the class watches it
     models: dict = field(default_factory=dict)  # kind -> the class's last TrainResult of that kind
     version: int = 0  # grows whenever a class model changes: pages pick the new one up
+    versions: dict = field(default_factory=dict)  # kind -> the version its model came with
     allow_training: bool = False  # students may start their own trainings
-    finetuned: str | None = None  # the last class fine-tune's before/after, as every page says it
+    finetuned: tuple | None = (
+        None  # (kind, its TrainResult): the last class fine-tune, for every page
+    )
     ended: str | None = None  # why it ended, once it has
+    away_s: float | None = None  # when it ended so: how long the teacher's page had been gone
     digits: list[ClassDigit] = field(default_factory=list)
     _seen: dict = field(default_factory=dict)  # student page id -> when it last looked
     _teacher_seen: float = field(default_factory=time.monotonic)
@@ -78,10 +83,10 @@ class ClassRoom:
         with self._lock:
             return time.monotonic() - self._teacher_seen
 
-    def end(self, why: str = ENDED) -> None:
+    def end(self, why: str = ENDED, away_s: float | None = None) -> None:
         with self._lock:
             if self.ended is None:
-                self.ended, self.job = why, None
+                self.ended, self.away_s, self.job = why, away_s, None
 
     def set_model(self, kind: str, result) -> None:
         """The class's model of `kind` is `result` from now (a training or fine-tune ended)."""
@@ -89,9 +94,10 @@ class ClassRoom:
             if self.models.get(kind) is not result:
                 self.models[kind] = result
                 self.version += 1
+                self.versions[kind] = self.version
                 fine = result.extra.get("finetune") if result.extra else None
                 if fine is not None:
-                    self.finetuned = class_finetune_text(kind, result)
+                    self.finetuned = (kind, result)
 
     def send(self, page: str, x: np.ndarray, y: int) -> ClassDigit:
         """A student's digit for the class, or ClassFull with the reason."""
@@ -101,11 +107,19 @@ class ClassRoom:
         per_student = settings.CLASS_DIGITS_PER_STUDENT.get()
         with self._lock:
             if self.ended is not None:
-                raise ClassFull(self.ended)
+                raise ClassFull(self.ended, key="class_ended")
             if len(self.digits) >= settings.CLASS_DIGITS.get():
-                raise ClassFull(f"The class has {len(self.digits)} digits, all it can keep.")
+                raise ClassFull(
+                    f"The class has {len(self.digits)} digits, all it can keep.",
+                    key="class_full",
+                    n=len(self.digits),
+                )
             if sum(d.by == page for d in self.digits) >= per_student:
-                raise ClassFull(f"You have sent {per_student} digits, as many as one student may.")
+                raise ClassFull(
+                    f"You have sent {per_student} digits, as many as one student may.",
+                    key="student_full",
+                    n=per_student,
+                )
             digit = ClassDigit(next(self._ids), x.copy(), int(y), page)
             self.digits.append(digit)
             return digit
@@ -117,24 +131,6 @@ class ClassRoom:
     def sent(self) -> list[ClassDigit]:
         with self._lock:
             return list(self.digits)
-
-
-def class_finetune_text(kind: str, result) -> str:
-    """A class fine-tune's before and after, as every page of the class says it."""
-    from mnist_demo import MODEL_KINDS
-
-    f = result.extra["finetune"]
-    before, after = f["before"], f["after"]
-    text = (
-        f"The class's {MODEL_KINDS[kind]} learnt {f['trained_on']} of the class's digits: "
-        f"MNIST test accuracy {before['mnist_test']:.2%} before → {after['mnist_test']:.2%} after."
-    )
-    if after["taught"] is None:
-        return text + " None of the class's digits was held out to measure it."
-    return text + (
-        f" The class's {f['held_out']} held-out digits (never trained on): "
-        f"{before['taught']:.0%} right before → {after['taught']:.0%} after."
-    )
 
 
 class Classes:
@@ -166,7 +162,7 @@ class Classes:
         for room in rooms:
             away = room.teacher_gone_s()
             if room.ended is None and away >= gone_after:
-                room.end(GONE.format(away / 60))
+                room.end(GONE.format(away / 60), away)
             elif room.ended is not None and away >= gone_after + 3600:
                 with self._lock:
                     self._rooms.pop(room.code, None)

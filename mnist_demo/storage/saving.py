@@ -30,7 +30,11 @@ def name_to_save(name: str, replace_shipped: bool = False) -> str:
     unless `replace_shipped` (a caller can check before training rather than after)."""
     stem = sanitize_name(name)
     if stem.casefold() in SHIPPED and not replace_shipped:
-        raise ShippedModelError(f"{stem!r} is the name of a shipped model: choose another name")
+        raise ShippedModelError(
+            f"{stem!r} is the name of a shipped model: choose another name",
+            key="shipped_name",
+            stem=stem,
+        )
     return stem
 
 
@@ -145,18 +149,27 @@ def check_room(folder: Folder, need_bytes: int, max_models: int, max_mb: float) 
     files = [p for p in folder.glob("*.keras") if not p.name.startswith(".")]
     if len(files) >= max_models:
         raise SaveRefused(
-            f"this server keeps at most {max_models} saved models: delete one of yours first"
+            f"this server keeps at most {max_models} saved models: delete one of yours first",
+            key="server_full",
+            n=max_models,
         )
     used = _bytes(files)
     if used + need_bytes > max_mb * 2**20:
         raise SaveRefused(
             f"saved models take {used / 2**20:.0f} MB of this server's {max_mb:.0f} MB: "
-            "delete one of yours first"
+            "delete one of yours first",
+            key="server_mb",
+            used=used / 2**20,
+            max_mb=max_mb,
         )
     probe = folder if folder.exists() else folder.parent
     free = shutil.disk_usage(probe).free
     if free < 2 * need_bytes + (64 << 20):
-        raise SaveRefused(f"the server's disk is full ({free >> 20} MB free): nothing was saved")
+        raise SaveRefused(
+            f"the server's disk is full ({free >> 20} MB free): nothing was saved",
+            key="disk_full",
+            free=free >> 20,
+        )
 
 
 def check_share(mine: list[Path], need_bytes: int, max_models: int, max_mb: float) -> None:
@@ -165,13 +178,18 @@ def check_share(mine: list[Path], need_bytes: int, max_models: int, max_mb: floa
     if len(mine) >= max_models:
         raise SaveRefused(
             f"you have saved {len(mine)} models, each visitor's share on this server: "
-            "delete one of yours first"
+            "delete one of yours first",
+            key="share_full",
+            n=len(mine),
         )
     used = _bytes(mine)
     if used + need_bytes > max_mb * 2**20:
         raise SaveRefused(
             f"your saved models take {used / 2**20:.0f} MB of your {max_mb:.0f} MB share on "
-            "this server: delete one of yours first"
+            "this server: delete one of yours first",
+            key="share_mb",
+            used=used / 2**20,
+            max_mb=max_mb,
         )
 
 
