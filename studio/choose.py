@@ -84,7 +84,7 @@ def choose_model(kind: str, saved) -> Choice:
     if st.session_state.get(state.SELECT_NEW) == kind and state.SESSION in options:
         st.session_state[key] = state.SESSION
         st.session_state[state.SELECT_NEW] = None
-    if classlink.take_up_class_model(kind) or st.session_state.get(key) not in options:
+    if st.session_state.get(key) not in options:
         st.session_state[key] = next(iter(options))
     value = st.selectbox(
         t("choose.model", name=name), list(options), format_func=options.get, key=key

@@ -73,16 +73,18 @@ def new_class_models(r: ClassRoom | None = None) -> list[str]:
     return [kind for kind, v in r.versions.items() if seen.get(kind) != v]
 
 
-def take_up_class_model(kind: str) -> bool:
-    """Whether the class's model of `kind` is new to this page: it then answers from now (the
-    student can choose another). Asked by the page's own run before the selector is drawn, so
-    that no widget state from the browser can override the choice."""
-    if kind not in new_class_models():
-        return False
+def take_up_class_models(r: ClassRoom) -> None:
+    """A class model new to this student's page answers its drawings from now (the student can
+    choose another). Called by the page's own run before the selectors are drawn, never from a
+    fragment: a value set there could lose to the widget state the browser sends next."""
+    new = new_class_models(r)
+    if not new:
+        return
     seen = dict(st.session_state.get(state.CLASS_VERSION) or {})
-    seen[kind] = room().versions[kind]
+    for kind in new:
+        seen[kind] = r.versions[kind]
+        st.session_state[state.CHOICE.format(kind)] = CLASS_CHOICE
     st.session_state[state.CLASS_VERSION] = seen
-    return True
 
 
 def class_predictor(kind: str):

@@ -16,7 +16,15 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.serving.jobs import ACTIVE, FINISHED
 from studio import state
 from studio.classgallery import gallery_ui
-from studio.classlink import QUERY, classes, me, new_class_models, room, teaching
+from studio.classlink import (
+    QUERY,
+    classes,
+    me,
+    new_class_models,
+    room,
+    take_up_class_models,
+    teaching,
+)
 from studio.i18n import t
 from studio.progress import progress_ui
 from studio.watch import curves_ui
@@ -39,6 +47,7 @@ def class_ui(start) -> None:
     elif teaching(r):
         _teacher_ui(r)
     else:
+        take_up_class_models(r)  # in the page's own run, before the selectors are drawn
         _student_ui(r)
 
 

@@ -193,8 +193,8 @@ def _picked() -> None:
 def _digits(indices, rep, data) -> str:
     alts, caps = [], []
     for i in indices:
-        t, p, c = int(data.y_test[i]), int(rep.predicted[i]), float(rep.confidence[i])
-        alts.append(t("report.test_digit_a_read_as", i=i, t=t, p=p, c=c))
-        caps.append(f"{t}→{p} {c:.0%}")
+        true, p, c = int(data.y_test[i]), int(rep.predicted[i]), float(rep.confidence[i])
+        alts.append(t("report.test_digit_a_read_as", i=i, t=true, p=p, c=c))
+        caps.append(f"{true}→{p} {c:.0%}")
     images = [png(grey(data.x_test[i].astype(np.float32), 255.0)) for i in indices]
     return grid(images, alts, 52, 12, captions=caps)
