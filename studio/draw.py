@@ -34,7 +34,7 @@ PAGE_STYLE = (
     ".st-key-curves [data-stale=true],.st-key-progress [data-stale=true]"
     "{opacity:1!important;transition:none!important}"
     # Start a class, beside the class view's toggle: no taller than the toggle's row.
-    ".st-key-class_start button{min-height:0;padding:.15rem .6rem}</style>"
+    ".st-key-class_start button,.st-key-lang_switch button{min-height:0;padding:.15rem .6rem}</style>"
 )
 # The canvas' own toolbar (undo, redo, clear: real buttons) shows only while a mouse hovers over
 # the canvas. Pinned, finger-sized (44 px) and with words beside the icons, a touch screen and a
@@ -55,7 +55,8 @@ CANVAS_STYLE = (
     '.dc-icon-button[aria-label="Redo"]::after{content:"@redo";margin-left:.3rem}'
     '.dc-icon-button[aria-label^="Reset"]::after{content:"@clear";margin-left:.3rem}'
     '.dc-icon-button[aria-label="Undo"],.dc-icon-button[aria-label="Redo"],'
-    '.dc-icon-button[aria-label^="Reset"]{width:auto!important;padding:0 .5rem;font-size:.9rem}'
+    '.dc-icon-button[aria-label^="Reset"]{width:auto!important;padding:0 .5rem;font-size:.9rem;'
+    "white-space:nowrap}"
 )
 TOOLBAR = {"undo": "draw.undo", "redo": "draw.redo", "clear": "draw.clear"}
 _DRESS_CANVAS_JS = """

@@ -109,20 +109,20 @@ def choose_language() -> str:
 
 
 def switch_ui() -> None:
-    """English | 한국어, each named in its own language; the choice goes into the link."""
-    st.session_state[SWITCH] = st.session_state[LANG]
-    st.segmented_control(
-        t("i18n.language"),
-        LANGUAGES,
-        format_func=lambda lang: text(lang, "i18n.name"),
+    """The other language, named in itself ("한국어" on the English page, "English" on the
+    Korean one): one small button, so that the top row stays one row on a phone. The choice
+    goes into the link."""
+    other = next(lang for lang in LANGUAGES if lang != language())
+    st.button(
+        text(other, "i18n.name"),
         key=SWITCH,
-        on_change=_switched,
-        label_visibility="collapsed",
+        on_click=_switched,
+        args=(other,),
+        help=t("i18n.language"),
     )
 
 
-def _switched() -> None:
-    lang = st.session_state.get(SWITCH) or st.session_state[LANG]
+def _switched(lang: str) -> None:
     st.session_state[LANG] = lang
     if lang == from_browser(st.context.locale):
         st.query_params.pop(QUERY, None)

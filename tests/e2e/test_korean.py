@@ -8,7 +8,15 @@ import re
 from playwright.sync_api import expect
 
 from harness.strokes import draw_digit
-from tests.e2e.test_browser import UI, canvas_of, metric_value, no_traceback, shoot
+from tests.e2e.test_browser import (
+    SLOW,
+    UI,
+    canvas_of,
+    metric_value,
+    no_traceback,
+    set_number,
+    shoot,
+)
 
 # Two different Korean syllables drawn on a canvas in the page's font: with no font that has
 # them, both are the same empty box.
@@ -35,15 +43,28 @@ def test_a_korean_browser_gets_the_korean_page_and_can_switch_to_english(browser
     assert page.evaluate(GLYPHS_DIFFER), "no font with Korean letters"
     undo = page.get_by_role("button", name="Undo")  # the canvas' toolbar: its words are ours
     expect(undo).to_be_visible()
-    assert undo.evaluate("b => getComputedStyle(b, '::after').content") == '"실행 취소"'
+    assert undo.evaluate("b => getComputedStyle(b, '::after').content") == '"되돌리기"'
 
     draw_digit(page, canvas, 7)
     for label in ("예측 · CNN", "예측 · MLP"):
         expect(metric_value(page, label)).to_have_text("7", timeout=UI)
     shoot(page, "korean.png")
+    # A short MLP training, followed in Korean: its steps, its curves, how it ended.
+    page.get_by_test_id("stRadio").filter(has_text="신경망").get_by_text("MLP").click()
+    recipes = page.get_by_test_id("stRadio").filter(has_text="레시피")
+    recipes.get_by_text("fast (정해진 길이)").click()
+    set_number(page, "에포크", "1", shows="배치 256, 1 에포크")
+    page.get_by_role("button", name="학습", exact=True).click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("스텝", timeout=SLOW)
+    expect(page.get_by_text(re.compile(r"완료: MLP이\(가\) .*초에 .* 스텝 학습"))).to_be_visible(
+        timeout=SLOW
+    )
+    curves = page.locator(".st-key-curves .stVegaLiteChart svg")  # axes and legend in Korean
+    expect(curves.last).to_contain_text("숫자 100개당 오답 (로그 척도)", timeout=UI)
+    expect(curves.last).to_contain_text("테스트")
     no_traceback(page)
     # English, chosen on the page: the link says so, and a reload keeps it.
-    page.locator(".st-key-lang_switch").get_by_text("English").click()
+    page.get_by_role("button", name="English", exact=True).click()
     expect(page.get_by_text("Draw a digit. Two classic networks")).to_be_visible(timeout=UI)
     expect(page).to_have_url(re.compile(r"[?&]lang=en\b"))
     page.reload()
