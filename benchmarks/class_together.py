@@ -3,15 +3,16 @@
     python benchmarks/class_together.py --class 32            # 32 students, 30 s windows
     python benchmarks/class_together.py --class 32 --avx2     # as a 2-core AVX2 CPU would
     python benchmarks/class_together.py --class 8 --window 20 --json
+    python benchmarks/class_together.py --class 16 --avx2 --ray   # the training on Ray
 
 The teacher and the students are websocket sessions speaking Streamlit's own protocol (as in
 classroom.py): the messages a browser sends are recorded once from headless Chromium and
 replayed, so only the server's work counts, not 33 browsers' rendering on the same two cores.
 The teacher's session starts a class and trains the CNN (the class recipe) while following its
 own progress as its page does. Each student's session joins by the class link (?class=CODE),
-reruns every fragment its page runs on its own at that fragment's interval (the class box that
-follows the teacher's training every 0.4 s, the curves every 1.5 s, the server's line every
-1 s) and draws a stroke every 1.5 s. Prints:
+reruns every fragment its page runs on its own at the interval the page asks for (the class box
+that follows the teacher's training every 0.5 s, its curves every 3 s) and draws a stroke every
+1.5 s. With --ray the training is an actor of a local Ray cluster (one of its two CPUs). Prints:
 
 - the server's CPU (its process: the training runs in another) alone with the teacher and with
   the class joined, and per joined page per second;
@@ -254,6 +255,7 @@ def main() -> None:
     ap.add_argument("--class", dest="students", type=int, default=32, help="joined pages")
     ap.add_argument("--window", type=float, default=30, help="seconds per measuring window")
     ap.add_argument("--avx2", action="store_true", help="measure as a 2-core AVX2 CPU would")
+    ap.add_argument("--ray", action="store_true", help="the training on a local Ray cluster")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.avx2 and any(os.environ.get(k) != v for k, v in AVX2.items()):
@@ -267,10 +269,16 @@ def main() -> None:
         return {
             "cpu": cpu_model(),
             "emulated": emulated,
+            "backend": "ray" if args.ray else "process",
             **measure(url, pid, frames, args.students, args.window),
         }
 
-    against_a_server(run, args.json)
+    env = None
+    if args.ray:  # 1 of its 2 CPUs for the training, as on a 2-core node; the server as before
+        from harness.cluster import start_local_ray
+
+        env = {"MNIST_STUDIO_RAY_ADDRESS": start_local_ray(), "MNIST_STUDIO_CPUS_PER_TRAINING": "1"}
+    against_a_server(run, args.json, env)
 
 
 if __name__ == "__main__":

@@ -414,14 +414,15 @@ def main() -> None:
     against_a_server(measure, args.json)
 
 
-def against_a_server(measure, as_json: bool) -> None:
-    """`measure(url, pid)` against a fresh server with the shipped models, its figures printed."""
+def against_a_server(measure, as_json: bool, env: dict | None = None) -> None:
+    """`measure(url, pid)` against a fresh server with the shipped models (and `env`), its
+    figures printed."""
     from harness.browser import start_app
 
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / "weights"
         shutil.copytree(ROOT / "weights", weights)
-        proc, url, _ = start_app(weights)
+        proc, url, _ = start_app(weights, env)
         try:
             out = measure(url, proc.pid)
         finally:

@@ -19,6 +19,7 @@ import streamlit as st
 from mnist_demo.events import EVAL, PAUSE, RATE, STEP, held_out_key
 from studio import classview
 from studio.i18n import language, t
+from studio.streamlit_internals import vega_lite_spec
 
 HEIGHT = 330  # the whole chart: axes and legend take about 110 of it
 WINDOW = 5  # training points in the smoothed line's moving mean (about 2.5 s of training)
@@ -178,7 +179,7 @@ def chart_spec(events, rows, marks, field, title, axis, end, font) -> dict:
     with _SPECS_LOCK:
         built, seen, spec = _SPECS.get(key, (0.0, -1, None))
     if spec is None or (seen != len(events) and now - built >= SHARED_FOR_S):
-        spec = _chart(rows, marks, field, title, axis, end, font).to_dict()
+        spec = vega_lite_spec(_chart(rows, marks, field, title, axis, end, font))
         with _SPECS_LOCK:
             _SPECS[key] = (now, len(events), spec)
             _SPECS.move_to_end(key)
