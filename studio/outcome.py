@@ -9,6 +9,7 @@ from mnist_demo import MODEL_KINDS
 from mnist_demo.memory import give_back_memory_soon
 from mnist_demo.serving.jobs import CANCELLED, FAILED, STOPPED
 from mnist_demo.serving.steering import TIME_LIMIT
+from mnist_demo.training.result import CHANCE, NOT_LEARNT
 from studio import state
 from studio.cards import no_paths, plain
 from studio.choose import answering_accuracy, set_aside
@@ -87,11 +88,20 @@ def done_text(view, res, name: str) -> str:
     )
 
 
+def verdict_text(res, answering: float | None) -> str | None:
+    """Why the new model does not take over (TrainResult.verdict), in the page's language."""
+    if res.verdict(answering) is None:
+        return None
+    if res.test_accuracy < NOT_LEARNT:
+        return t("outcome.not_learnt", accuracy=res.test_accuracy, chance=CHANCE)
+    return t("outcome.far_below", accuracy=res.test_accuracy, answering=answering)
+
+
 def keep(view) -> None:
     """The new model joins this session's choices; it answers unless it is no good."""
     res, saved = view.result, state.saved_models()
     kind, name = res.recipe.model, MODEL_KINDS[res.recipe.model]
-    warning = res.verdict(answering_accuracy(kind, saved))
+    warning = verdict_text(res, answering_accuracy(kind, saved))
     st.session_state[state.TRAINED][kind] = res
     st.session_state[state.PREDICTORS].pop(kind, None)  # the old model's, rebuilt when chosen
     # A Keras model is all reference cycles: the one replaced here is freed only by a full
