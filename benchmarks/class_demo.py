@@ -5,6 +5,7 @@
     python benchmarks/class_demo.py --only page
     python benchmarks/bench.py --only class      # the same, from the main benchmark
     python benchmarks/class_demo.py --avx2       # on AMX or AVX-512: as a 2-core AVX2 CPU would
+    python benchmarks/class_demo.py --out benchmarks/class_demo_amx.json   # another CPU's figures
 
 --avx2 sets, before numpy and TensorFlow load: ONEDNN_MAX_CPU_ISA=AVX2 (TensorFlow's kernels),
 OPENBLAS_CORETYPE=Haswell (numpy's matrix product, the peak) and MNIST_STUDIO_PRECISION=float32
@@ -299,7 +300,7 @@ def page_part(repeats: int) -> None:
         browser.close()
 
 
-def run(parts: list[str], repeats: int = 3) -> dict:
+def run(parts: list[str], repeats: int = 3, out: Path = OUT) -> dict:
     from bench import machine
 
     results["machine"] = machine()
@@ -310,9 +311,9 @@ def run(parts: list[str], repeats: int = 3) -> dict:
         first_step()
     if "page" in parts:
         page_part(repeats)
-    kept = json.loads(OUT.read_text()) if OUT.exists() and len(parts) < 2 else {}
-    OUT.write_text(json.dumps({**kept, **results}, indent=2) + "\n")  # --only: the rest kept
-    print(f"\nwrote {OUT}")
+    kept = json.loads(out.read_text()) if out.exists() and len(parts) < 2 else {}
+    out.write_text(json.dumps({**kept, **results}, indent=2) + "\n")  # --only: the rest kept
+    print(f"\nwrote {out}")
     return results
 
 
@@ -321,11 +322,12 @@ def main() -> None:
     ap.add_argument("--only", choices=["engine", "page"], action="append")
     ap.add_argument("--repeats", type=int, default=3, help="starts of each app for first paint")
     ap.add_argument("--avx2", action="store_true", help="measure as a 2-core AVX2 CPU would")
+    ap.add_argument("--out", type=Path, default=OUT, help=f"the figures' JSON file ({OUT.name})")
     args = ap.parse_args()
     if args.avx2 and any(os.environ.get(k) != v for k, v in AVX2.items()):
         argv = [a for a in sys.argv if a != "--avx2"]
         os.execve(sys.executable, [sys.executable, *argv], {**os.environ, **AVX2})
-    run(args.only or ["engine", "page"], args.repeats)
+    run(args.only or ["engine", "page"], args.repeats, args.out)
 
 
 if __name__ == "__main__":

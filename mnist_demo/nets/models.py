@@ -5,6 +5,7 @@ Both take (n, 28, 28, 1) float32 in [0, 1] and return (n, 10) float32 softmax pr
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 import keras
@@ -12,7 +13,7 @@ from keras import layers
 
 from mnist_demo import MODEL_NAMES, settings
 from mnist_demo.data import IMAGE_SHAPE, NUM_CLASSES
-from mnist_demo.errors import UnknownModelError
+from mnist_demo.errors import MnistDemoError, UnknownModelError
 
 INPUT_SHAPE = (*IMAGE_SHAPE, 1)  # one grey channel
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -92,17 +93,40 @@ def as_float32(model: keras.Model) -> keras.Model:
     return clone
 
 
-@cache
-def bf16_supported() -> bool:
-    """True when the CPU has native bfloat16 matrix instructions (AMX or AVX-512 BF16).
+# oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) that leave out its bfloat16 kernels: with one of them set
+# on a CPU that has AMX or AVX-512 BF16, TensorFlow still picks bfloat16 kernels that then fail.
+ISA_WITHOUT_BF16 = (
+    "SSE41",
+    "AVX",
+    "AVX2",
+    "AVX2_VNNI",
+    "AVX2_VNNI_2",
+    "AVX512_CORE",
+    "AVX512_CORE_VNNI",
+)
 
-    Without them TensorFlow emulates bfloat16 and mixed precision is slower than float32."""
+
+@cache
+def cpu_has_bf16() -> bool:
+    """True when the CPU has native bfloat16 matrix instructions (AMX or AVX-512 BF16)."""
     try:
         with open("/proc/cpuinfo") as f:
             flags = f.read()
     except OSError:
         return False
     return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def isa_capped_below_bf16() -> bool:
+    """True when ONEDNN_MAX_CPU_ISA names an instruction set without bfloat16 (a machine
+    measuring itself as a 2-core AVX2 CPU would)."""
+    return os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper() in ISA_WITHOUT_BF16
+
+
+def bf16_supported() -> bool:
+    """True when mixed bfloat16 runs natively here: the CPU has the instructions and oneDNN is
+    not capped below them. Without them TensorFlow emulates bfloat16, slower than float32."""
+    return cpu_has_bf16() and not isa_capped_below_bf16()
 
 
 PRECISION_VAR = settings.PRECISION.name  # "auto" (the default), "float32" or "mixed_bfloat16"
@@ -114,7 +138,11 @@ def resolve_precision(precision: str) -> str:
     supports it, else float32."""
     if precision == "auto":
         forced = settings.PRECISION.get()
-        if forced in PRECISIONS:
-            return forced
-        return "mixed_bfloat16" if bf16_supported() else "float32"
+        fallback = "mixed_bfloat16" if bf16_supported() else "float32"
+        precision = forced if forced in PRECISIONS else fallback
+    if precision == "mixed_bfloat16" and cpu_has_bf16() and isa_capped_below_bf16():
+        raise MnistDemoError(
+            "mixed_bfloat16 needs oneDNN's bfloat16 kernels, which ONEDNN_MAX_CPU_ISA="
+            f"{os.environ['ONEDNN_MAX_CPU_ISA']} leaves out: choose float32 or unset it"
+        )
     return precision

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from mnist_demo.errors import UnknownModelError
-from mnist_demo.nets.models import as_float32, build_model
+from mnist_demo.errors import MnistDemoError, UnknownModelError
+from mnist_demo.nets import models
+from mnist_demo.nets.models import as_float32, bf16_supported, build_model, resolve_precision
+
+# bfloat16 kernels: on AMX or AVX-512 BF16 CPUs, not under an ISA cap that leaves them out
+needs_bf16 = pytest.mark.skipif(
+    not bf16_supported(), reason="no native bfloat16 here (the CPU, or ONEDNN_MAX_CPU_ISA)"
+)
+BF16 = pytest.param("mixed_bfloat16", marks=needs_bf16)
 
 
 def seed_cnn_params():
@@ -23,7 +30,7 @@ def test_parameter_counts_equal_the_seeds():
 
 
 @pytest.mark.parametrize("name", ["cnn", "mlp"])
-@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("precision", ["float32", BF16])
 def test_output_is_a_probability_distribution(name, precision):
     model = build_model(name, precision)
     x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
@@ -40,6 +47,7 @@ def test_seed_initialisation():
     assert abs(kernel).max() <= 0.2 + 1e-6 and 0.05 < kernel.std() < 0.1
 
 
+@needs_bf16
 def test_float32_copy_keeps_weights():
     model = build_model("mlp", "mixed_bfloat16")
     copy = as_float32(model)
@@ -69,3 +77,20 @@ def test_he_first_weights_are_scaled_to_each_layers_inputs_and_the_seeds_are_the
         assert not he.get_layer(layer).bias.numpy().any()
         assert abs(seed.get_layer(layer).kernel.numpy().std() - 0.088) < 0.003
         assert np.allclose(seed.get_layer(layer).bias.numpy(), 0.1)
+
+
+def test_an_isa_cap_without_bfloat16_turns_auto_to_float32_and_refuses_bfloat16(monkeypatch):
+    """As on a CPU with AMX measured as a 2-core AVX2 one: TensorFlow would still pick bfloat16
+    kernels, which oneDNN then cannot build (an AbortedError from the first Conv2D)."""
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: True)
+    monkeypatch.setenv("MNIST_STUDIO_PRECISION", "auto")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert resolve_precision("auto") == "mixed_bfloat16"
+    assert resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
+    for cap in ("AVX2", "avx512_core"):
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+        assert resolve_precision("auto") == "float32"
+        with pytest.raises(MnistDemoError, match="ONEDNN_MAX_CPU_ISA=" + cap):
+            resolve_precision("mixed_bfloat16")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
+    assert resolve_precision("auto") == "mixed_bfloat16"

@@ -205,6 +205,7 @@ def test_short_or_early_stopped_runs_are_no_speed_reference():
 def test_a_server_wide_precision_overrides_auto_only(monkeypatch):
     from mnist_demo.nets.models import bf16_supported, resolve_precision
 
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     monkeypatch.setenv("MNIST_STUDIO_PRECISION", "float32")
     assert resolve_precision("auto") == "float32"
     assert resolve_precision("mixed_bfloat16") == "mixed_bfloat16"  # a recipe's own choice

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from mnist_demo.nets.models import build_model
 from mnist_demo.training.optimizer import FusedAdam
+from tests.nets.test_models import needs_bf16
 
 
 def numpy_adam(w, grads, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
@@ -61,6 +62,7 @@ def test_follows_a_learning_rate_schedule(problem):
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)
 
 
+@needs_bf16
 def test_trains_a_mixed_precision_model_like_keras_adam():
     """Under mixed_bfloat16 the variables stay float32 and the gradients arrive in float32."""
     rng = np.random.default_rng(0)
