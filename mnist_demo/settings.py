@@ -78,6 +78,14 @@ PRECISION = Setting(
     "what `auto` trains in, server-wide; auto: mixed bfloat16 where the CPU has AMX or AVX-512 "
     "BF16, else float32",
 )
+ISA_CAP = Setting(
+    "ONEDNN_MAX_CPU_ISA",
+    None,
+    lambda text: text.strip().upper(),
+    "a oneDNN instruction set (AVX2, AVX512_CORE, ...)",
+    "oneDNN's own cap on the instructions TensorFlow uses (a CPU with AMX measured as a 2-core "
+    "AVX2 one); read here to know that bfloat16 is then not native: auto trains in float32",
+)
 WEIGHTS = Setting(
     "MNIST_STUDIO_WEIGHTS",
     None,
@@ -195,6 +203,7 @@ CLASS_TEACHER_GONE_S = Setting(
 ALL = (
     MNIST_DATA,
     PRECISION,
+    ISA_CAP,
     WEIGHTS,
     SAVES,
     MAX_TRAININGS,

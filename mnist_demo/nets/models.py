@@ -5,7 +5,6 @@ Both take (n, 28, 28, 1) float32 in [0, 1] and return (n, 10) float32 softmax pr
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
 import keras
@@ -120,7 +119,7 @@ def cpu_has_bf16() -> bool:
 def isa_capped_below_bf16() -> bool:
     """True when ONEDNN_MAX_CPU_ISA names an instruction set without bfloat16 (a machine
     measuring itself as a 2-core AVX2 CPU would)."""
-    return os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper() in ISA_WITHOUT_BF16
+    return settings.ISA_CAP.get() in ISA_WITHOUT_BF16
 
 
 def bf16_supported() -> bool:
@@ -143,6 +142,6 @@ def resolve_precision(precision: str) -> str:
     if precision == "mixed_bfloat16" and cpu_has_bf16() and isa_capped_below_bf16():
         raise MnistDemoError(
             "mixed_bfloat16 needs oneDNN's bfloat16 kernels, which ONEDNN_MAX_CPU_ISA="
-            f"{os.environ['ONEDNN_MAX_CPU_ISA']} leaves out: choose float32 or unset it"
+            f"{settings.ISA_CAP.get()} leaves out: choose float32 or unset it"
         )
     return precision
