@@ -253,7 +253,11 @@ def _class_run(page, kind: str, limit_s: float | None) -> None:
     say(f"{kind} class: Train -> first curve point s", round(run["first"] / 1000, 2), "<= 3")
     target = "<= 2.0x limit epoch + 10 s" if limit_s is None else f"<= {limit_s:g} s"
     say(f"{kind} class: Train -> end on screen s", round(real, 1), target)
-    say(f"{kind} class: test accuracy", accuracy, ">= 0.990" if kind == "CNN" else ">= 0.980")
+    say(
+        f"{kind} class: test accuracy",
+        round(accuracy, 4),
+        ">= 0.990" if kind == "CNN" else ">= 0.980",
+    )
     say(f"{kind} class: estimate before Train s", estimate)
     say(f"{kind} class: estimate / real", round(estimate / real, 2), "within 0.8-1.2")
     page.wait_for_timeout(2000)
