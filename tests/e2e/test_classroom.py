@@ -86,7 +86,9 @@ def test_a_class_watches_the_teachers_training_and_learns_its_digits(browser, ap
     for page in (teacher, student):
         page.evaluate(STEPS_SEEN)
     teacher.get_by_role("button", name="Train").click()
-    expect(box.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=SLOW)
+    # The teacher's page first: a failure then says whether the training or the watching stalled.
+    expect(teacher.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=SLOW)
+    expect(box.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=UI)
     wait_for_more_steps(teacher, steps_done(teacher) + 300)
     teacher.get_by_role("button", name="Pause").click()
     expect(teacher.get_by_test_id("stProgress")).to_contain_text("Paused at step", timeout=UI)
