@@ -244,6 +244,10 @@ def test_two_sessions_one_trains_the_cnn_other_draws(browser, app_url, app_weigh
     a.goto(app_url)
     b.goto(app_url)
     canvas_a, canvas_b = canvas_of(a), canvas_of(b)
+    # The server trains for no one before the press (the last test's stopped training has let go
+    # of it: on a slow CPU that can come seconds after its page said so).
+    for page in (a, b):
+        expect(page.get_by_text(re.compile("for another visitor"))).to_have_count(0, timeout=SLOW)
     a.get_by_role("button", name="Train").click()  # the CNN, class recipe: the defaults
     pressed = time.monotonic()
     # Every page sees what the server does: the other page within 2 s of the press.
