@@ -51,8 +51,7 @@ def on_one_screen(page, canvas) -> None:
 def test_the_class_view_puts_drawing_and_learning_on_one_screen(browser, app_url):
     """Each projector size in turn on one training (the page lays itself out again as the
     window changes, as a projector's screen does when it is plugged in)."""
-    width, height = SCREENS[0]
-    context = browser.new_context(viewport={"width": width, "height": height})
+    context = browser.new_context(viewport=dict(zip(("width", "height"), SCREENS[0])))
     page = context.new_page()
     page.goto(f"{app_url}/?view=class")  # a link opens it
     canvas = canvas_of(page)
