@@ -19,15 +19,13 @@ set_weights.
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import keras
 import tensorflow as tf
 
+from mnist_demo.nets.timed import median_times
+
 # (x's shape, kernel's shape, dtype) -> (input gradient as a forward conv?, kernel gradient as one?)
 _CHOICES: dict[tuple, tuple[bool, bool]] = {}
-TIMED_RUNS = 5
 
 
 def conv2d_same(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
@@ -55,7 +53,7 @@ def conv2d_same(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
 
 def choose(x_shape, kernel_shape, dtype) -> tuple[bool, bool]:
     """Which of the two gradients run as forward convolutions for these shapes on this CPU:
-    each way timed (the median of TIMED_RUNS, interleaved) on random tensors the first time."""
+    each way timed (timed.median_times) on random tensors the first time."""
     key = (tuple(x_shape), tuple(kernel_shape), tf.as_dtype(dtype).name)
     if key not in _CHOICES:
         if None in key[0]:  # a shape known only when it runs: TensorFlow's kernels
@@ -70,19 +68,14 @@ def _measure(x_shape, kernel_shape, dtype) -> tuple[bool, bool]:
     kernel = tf.random.uniform(kernel_shape, dtype=dtype)
     dy = tf.random.uniform((*x_shape[:3], kernel_shape[3]), dtype=dtype)
     k = kernel_shape[0]
-    ways = {
-        "input, forward": tf.function(lambda: _input_gradient(dy, kernel)),
-        "input, native": tf.function(lambda: _native_input_gradient(x, kernel, dy)),
-        "kernel, forward": tf.function(lambda: _kernel_gradient(x, dy, k)),
-        "kernel, native": tf.function(lambda: _native_kernel_gradient(x, kernel, dy)),
-    }
-    times = {name: [] for name in ways}
-    for _ in range(TIMED_RUNS + 1):  # the first round traces and warms up
-        for name, way in ways.items():
-            t = time.perf_counter()
-            way().numpy()
-            times[name].append(time.perf_counter() - t)
-    best = {name: statistics.median(runs[1:]) for name, runs in times.items()}
+    best = median_times(
+        {
+            "input, forward": lambda: _input_gradient(dy, kernel),
+            "input, native": lambda: _native_input_gradient(x, kernel, dy),
+            "kernel, forward": lambda: _kernel_gradient(x, dy, k),
+            "kernel, native": lambda: _native_kernel_gradient(x, kernel, dy),
+        }
+    )
     return (
         best["input, forward"] < best["input, native"],
         best["kernel, forward"] < best["kernel, native"],

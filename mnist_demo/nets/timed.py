@@ -1,0 +1,28 @@
+"""Timing two ways of computing the same gradient, once per shape in a process, to keep the faster.
+
+The training networks' layers (conv.py, dense.py) each have a gradient that some CPUs compute
+faster one way and others the other way; which one wins is measured here, not guessed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import tensorflow as tf
+
+TIMED_RUNS = 5
+
+
+def median_times(ways: dict[str, Callable[[], tf.Tensor]]) -> dict[str, float]:
+    """Each way's median time in seconds over TIMED_RUNS calls, the ways interleaved (a busy
+    moment slows them all alike); a first round traces and warms each up."""
+    compiled = {name: tf.function(way) for name, way in ways.items()}
+    times: dict[str, list[float]] = {name: [] for name in compiled}
+    for _ in range(TIMED_RUNS + 1):
+        for name, way in compiled.items():
+            t = time.perf_counter()
+            way().numpy()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(runs[1:]) for name, runs in times.items()}
