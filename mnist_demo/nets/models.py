@@ -23,9 +23,9 @@ def build_model(
 ) -> keras.Model:
     """A fresh, uncompiled network. `precision` is a Keras dtype policy for every layer but the
     softmax, which stays float32 so probabilities sum to one exactly enough. `training`: the
-    network the engine trains (the CNN's convolutions and first dense layer with faster
-    backward passes, conv.py and dense.py); its weights are the plain network's. `init`: the
-    CNN's first weights, the seed's or "he" (recipes.Recipe.init)."""
+    network the engine trains (the CNN's convolutions, first pooling and first dense layer
+    with faster backward passes: conv.py, pool.py, dense.py); its weights are the plain
+    network's. `init`: the CNN's first weights, the seed's or "he" (recipes.Recipe.init)."""
     if name not in MODEL_NAMES:
         raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
     if precision not in PRECISIONS:
@@ -37,12 +37,19 @@ def build_model(
     if training:
         from mnist_demo.nets.conv import TrainingConv2D
         from mnist_demo.nets.dense import TrainingDense
+        from mnist_demo.nets.pool import TrainingMaxPool2D
 
-        return _cnn(precision, init, TrainingConv2D, TrainingDense)
+        return _cnn(precision, init, TrainingConv2D, TrainingDense, TrainingMaxPool2D)
     return _cnn(precision, init)
 
 
-def _cnn(dtype: str, how: str, conv=layers.Conv2D, dense=layers.Dense) -> keras.Model:
+def _cnn(
+    dtype: str,
+    how: str,
+    conv=layers.Conv2D,
+    dense=layers.Dense,
+    pool1=layers.MaxPooling2D,
+) -> keras.Model:
     # The seed initialises every weight from a truncated normal (stddev 0.1) and every bias at 0.1.
     def init() -> dict:
         if how == "he":
@@ -57,7 +64,7 @@ def _cnn(dtype: str, how: str, conv=layers.Conv2D, dense=layers.Dense) -> keras.
         [
             keras.Input(shape=INPUT_SHAPE, name="image"),
             conv(32, 5, padding="same", activation="relu", name="conv1", **init()),
-            layers.MaxPooling2D(2, padding="same", name="pool1", dtype=dtype),
+            pool1(2, padding="same", name="pool1", dtype=dtype),
             conv(64, 5, padding="same", activation="relu", name="conv2", **init()),
             layers.MaxPooling2D(2, padding="same", name="pool2", dtype=dtype),
             layers.Flatten(name="flatten", dtype=dtype),

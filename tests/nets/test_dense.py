@@ -1,14 +1,13 @@
 """The CNN's training dense layer (dense.py): autodiff's gradients either way, the faster way
 measured once, the weights a plain Dense layer's."""
 
-import time
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import mnist_demo.nets.dense as dense
 from mnist_demo.nets.dense import TrainingDense
+from tests.nets.ways import count_measures, later
 
 
 @pytest.mark.parametrize("transposed", [True, False])
@@ -30,17 +29,8 @@ def test_the_training_product_has_autodiffs_gradients(transposed, monkeypatch):
 
 
 def test_the_input_gradient_takes_the_faster_way_measured_once(monkeypatch):
-    native = dense._native_input_gradient
-
-    def slow_native(dy, kernel):  # the same answer, 50 ms later
-        pause = tf.py_function(lambda: time.sleep(0.05) or np.float32(0), [], tf.float32)
-        return native(dy, kernel) + pause
-
-    monkeypatch.setattr(dense, "_native_input_gradient", slow_native)
-    monkeypatch.setattr(dense, "_CHOICES", {})
-    calls = []
-    measure = dense._measure
-    monkeypatch.setattr(dense, "_measure", lambda *a: calls.append(a) or measure(*a))
+    monkeypatch.setattr(dense, "_native_input_gradient", later(dense._native_input_gradient))
+    calls = count_measures(dense, monkeypatch)
     shapes = ((8, 64), (64, 32), tf.float32)
     assert dense.choose(*shapes)  # the transposed product beat a native one 50 ms slower
     assert dense.choose(*shapes) and len(calls) == 1

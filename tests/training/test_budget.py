@@ -2,7 +2,6 @@
 time-left figures and estimates (estimate.py)."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from mnist_demo.training.budget import BudgetFit, FittedCosine
 from mnist_demo.training.engine import train
 from mnist_demo.training.estimate import Timing, estimate, timing
 from mnist_demo.training.recipes import get_recipe
+from tests.nets.ways import count_measures, later
 
 WAYS = [(True, True), (False, False), (True, False)]  # (input's, kernel's) as forward convs
 
@@ -44,17 +44,8 @@ def test_the_training_convolution_has_autodiffs_gradients(shape, ways, monkeypat
 
 
 def test_each_gradient_takes_the_faster_way_measured_once(monkeypatch):
-    native = conv._native_kernel_gradient
-
-    def slow_native(x, kernel, dy):  # the same answer, 50 ms later
-        pause = tf.py_function(lambda: time.sleep(0.05) or np.float32(0), [], tf.float32)
-        return native(x, kernel, dy) + pause
-
-    monkeypatch.setattr(conv, "_native_kernel_gradient", slow_native)
-    monkeypatch.setattr(conv, "_CHOICES", {})
-    calls = []
-    measure = conv._measure
-    monkeypatch.setattr(conv, "_measure", lambda *a: calls.append(a) or measure(*a))
+    monkeypatch.setattr(conv, "_native_kernel_gradient", later(conv._native_kernel_gradient))
+    calls = count_measures(conv, monkeypatch)
     shapes = ((4, 14, 14, 32), (5, 5, 32, 64), tf.float32)
     _, kernel_forward = conv.choose(*shapes)
     assert kernel_forward  # the forward-convolution way beat a native one 50 ms slower

@@ -1,0 +1,95 @@
+"""The CNN's first max-pooling while it trains: the same gradient, computed by quarters.
+
+TensorFlow's MaxPoolGrad for the seed CNN's pool1 (2x2, stride 2, 28x28x32) took 13-18 ms at batch
+128 on a 2-core AVX2 EPYC: as long as conv2's forward pass. Each 2x2 window's gradient goes to its
+first maximum in row-major order, as MaxPoolGrad's does when a window holds equal values (blank
+paper gives many); computed from the window's four quarters it took 12 ms. The faster way is
+measured once per shape and dtype in a process (timed.median_times), as conv.py does.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from mnist_demo.nets.timed import median_times
+
+# (x's shape, dtype) -> the gradient by quarters?
+_CHOICES: dict[tuple, bool] = {}
+
+
+def max_pool_2x2(x: tf.Tensor) -> tf.Tensor:
+    """tf.nn.max_pool2d(x, 2, 2, "SAME") for even heights and widths, with the gradient the
+    faster way here. x (n, h, w, c) -> (n, h / 2, w / 2, c)."""
+
+    @tf.custom_gradient
+    def pool(x):
+        pooled = tf.nn.max_pool2d(x, 2, 2, "SAME")
+
+        def grad(dy):
+            if choose(x.shape, x.dtype):
+                return _quarters_gradient(x, pooled, dy)
+            return _native_gradient(x, pooled, dy)
+
+        return pooled, grad
+
+    return pool(tf.convert_to_tensor(x))
+
+
+def choose(x_shape, dtype) -> bool:
+    """True when the gradient by quarters beats MaxPoolGrad for this shape on this CPU."""
+    key = (tuple(x_shape), tf.as_dtype(dtype).name)
+    if key not in _CHOICES:
+        if None in key[0]:  # a batch known only when it runs: TensorFlow's own kernel
+            return False
+        with tf.init_scope():  # eagerly, even while a training step is being traced
+            _CHOICES[key] = _measure(key[0], tf.as_dtype(dtype))
+    return _CHOICES[key]
+
+
+def _measure(x_shape, dtype) -> bool:
+    x = tf.random.uniform(x_shape, dtype=dtype)
+    pooled = tf.nn.max_pool2d(x, 2, 2, "SAME")
+    dy = tf.random.uniform(pooled.shape, dtype=dtype)
+    best = median_times(
+        {
+            "quarters": lambda: _quarters_gradient(x, pooled, dy),
+            "native": lambda: _native_gradient(x, pooled, dy),
+        }
+    )
+    return best["quarters"] < best["native"]
+
+
+def _native_gradient(x: tf.Tensor, pooled: tf.Tensor, dy: tf.Tensor) -> tf.Tensor:
+    return tf.raw_ops.MaxPoolGrad(
+        orig_input=x,
+        orig_output=pooled,
+        grad=dy,
+        ksize=[1, 2, 2, 1],
+        strides=[1, 2, 2, 1],
+        padding="SAME",
+    )
+
+
+def _quarters_gradient(x: tf.Tensor, pooled: tf.Tensor, dy: tf.Tensor) -> tf.Tensor:
+    n, h, w, c = x.shape
+    windows = tf.reshape(x, (-1, h // 2, 2, w // 2, 2, c))
+    taken = None  # the window's maximum is already given to an earlier quarter
+    rows = []
+    for i in (0, 1):
+        row = []
+        for j in (0, 1):
+            first = tf.equal(windows[:, :, i, :, j, :], pooled)
+            if taken is not None:
+                first = tf.logical_and(first, tf.logical_not(taken))
+            taken = first if taken is None else tf.logical_or(taken, first)
+            row.append(tf.where(first, dy, tf.zeros_like(dy)))
+        rows.append(tf.stack(row, 3))  # (n, h / 2, w / 2, 2, c): j after the column
+    return tf.reshape(tf.stack(rows, 2), tf.shape(x))  # (n, h / 2, 2, w / 2, 2, c)
+
+
+class TrainingMaxPool2D(keras.layers.MaxPooling2D):
+    """A 2x2, stride-2 MaxPooling2D whose backward pass is max_pool_2x2's."""
+
+    def call(self, inputs):
+        return max_pool_2x2(inputs)
