@@ -24,7 +24,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from mnist_demo.nets.timed import median_times
+from mnist_demo.nets.timed import median_times, remembered
 
 # (x's shape, kernel's shape, dtype) -> (input gradient as a forward conv?, kernel gradient as one?)
 _CHOICES: dict[tuple, tuple[bool, bool]] = {}
@@ -57,12 +57,7 @@ def choose(x_shape, kernel_shape, dtype) -> tuple[bool, bool]:
     """Which of the two gradients run as forward convolutions for these shapes on this CPU:
     each way timed (timed.median_times) on random tensors the first time."""
     key = (tuple(x_shape), tuple(kernel_shape), tf.as_dtype(dtype).name)
-    if key not in _CHOICES:
-        if None in key[0]:  # a shape known only when it runs: TensorFlow's kernels
-            return False, False
-        with tf.init_scope():  # eagerly, even while a training step is being traced
-            _CHOICES[key] = _measure(key[0], key[1], tf.as_dtype(dtype))
-    return _CHOICES[key]
+    return remembered(_CHOICES, key, lambda: _measure(*key[:2], tf.as_dtype(dtype)), (False, False))
 
 
 def _measure(x_shape, kernel_shape, dtype) -> tuple[bool, bool]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from mnist_demo.nets.timed import median_times
+from mnist_demo.nets.timed import median_times, remembered
 
 # (x's shape, kernel's shape, dtype) -> the input gradient as (W @ dy^T)^T?
 _CHOICES: dict[tuple, bool] = {}
@@ -38,12 +38,7 @@ def matmul(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
 def choose(x_shape, kernel_shape, dtype) -> bool:
     """True when (W @ dy^T)^T beats dy @ W^T for these shapes on this CPU."""
     key = (tuple(x_shape), tuple(kernel_shape), tf.as_dtype(dtype).name)
-    if key not in _CHOICES:
-        if None in key[0]:  # a batch known only when it runs: TensorFlow's own way
-            return False
-        with tf.init_scope():  # eagerly, even while a training step is being traced
-            _CHOICES[key] = _measure(key[0], key[1], tf.as_dtype(dtype))
-    return _CHOICES[key]
+    return remembered(_CHOICES, key, lambda: _measure(*key[:2], tf.as_dtype(dtype)), False)
 
 
 def _measure(x_shape, kernel_shape, dtype) -> bool:

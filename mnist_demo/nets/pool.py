@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from mnist_demo.nets.timed import median_times
+from mnist_demo.nets.timed import median_times, remembered
 
 # (x's shape, dtype) -> the gradient by quarters?
 _CHOICES: dict[tuple, bool] = {}
@@ -39,12 +39,7 @@ def max_pool_2x2(x: tf.Tensor) -> tf.Tensor:
 def choose(x_shape, dtype) -> bool:
     """True when the gradient by quarters beats MaxPoolGrad for this shape on this CPU."""
     key = (tuple(x_shape), tf.as_dtype(dtype).name)
-    if key not in _CHOICES:
-        if None in key[0]:  # a batch known only when it runs: TensorFlow's own kernel
-            return False
-        with tf.init_scope():  # eagerly, even while a training step is being traced
-            _CHOICES[key] = _measure(key[0], tf.as_dtype(dtype))
-    return _CHOICES[key]
+    return remembered(_CHOICES, key, lambda: _measure(key[0], tf.as_dtype(dtype)), False)
 
 
 def _measure(x_shape, dtype) -> bool:
@@ -72,7 +67,7 @@ def _native_gradient(x: tf.Tensor, pooled: tf.Tensor, dy: tf.Tensor) -> tf.Tenso
 
 
 def _quarters_gradient(x: tf.Tensor, pooled: tf.Tensor, dy: tf.Tensor) -> tf.Tensor:
-    n, h, w, c = x.shape
+    _, h, w, c = x.shape
     windows = tf.reshape(x, (-1, h // 2, 2, w // 2, 2, c))
     taken = None  # the window's maximum is already given to an earlier quarter
     rows = []
