@@ -76,6 +76,9 @@ def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
 
 
 def _download() -> dict[str, np.ndarray]:
+    from mnist_demo.tfimport import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # its start-up chatter is not a message about MNIST
     try:
         from keras.datasets import mnist  # deferred: importing Keras costs seconds
     except ImportError as e:  # pragma: no cover - Keras is a hard requirement

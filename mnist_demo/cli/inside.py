@@ -11,6 +11,7 @@ import time
 from mnist_demo.data import load_mnist
 from mnist_demo.storage.archive import sha256_file
 from mnist_demo.storage.store import load_model, weights_root
+from mnist_demo.tfimport import import_tensorflow_quietly
 
 MISTAKES_SHOWN = 20  # in the text report; --json lists every mistake
 
@@ -29,6 +30,7 @@ def add_parsers(sub, model_help: str, data_help: str) -> None:
 
 
 def report(args, argv) -> int:
+    import_tensorflow_quietly()
     from mnist_demo.nets.report import test_report
 
     model = load_model(args.model)
@@ -65,6 +67,7 @@ def unlike_flags(inputs) -> list:
 
 
 def calibrate_unlike(args, argv) -> int:
+    import_tensorflow_quietly()
     from mnist_demo.drawing import unlike
 
     t = time.perf_counter()

@@ -2,7 +2,9 @@
 
 Errors a user can cause print one line and exit with status 2 (1 when some images of a predict
 call failed); tracebacks are for bugs. Modules that import TensorFlow are imported inside the
-commands, after `import_tensorflow_quietly()`: else `--help` would wait seconds for TensorFlow.
+commands, after `import_tensorflow_quietly()`, which each command calls once what a user typed
+has been checked: `--help`, an unknown model or recipe, a missing MNIST file or a bad picture
+answer at once instead of after seconds of TensorFlow's import.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from mnist_demo.errors import (
     MnistDemoError,
     first_line,
 )
-from mnist_demo.storage.store import load_model
+from mnist_demo.storage.store import load_model, resolve
 from mnist_demo.tfimport import import_tensorflow_quietly
 
 PROG = "python -m mnist_demo"
@@ -60,8 +62,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
-        if args.command != "predict":  # predict imports TensorFlow only once an image is read
-            import_tensorflow_quietly()
         commands = {
             "train": cli_train.train,
             "evaluate": _evaluate,
@@ -85,10 +85,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _evaluate(args, argv) -> int:
+    path = resolve(args.model)  # an unknown name is refused before TensorFlow's import
+    data = load_mnist(args.data)
+    import_tensorflow_quietly()
     from mnist_demo.nets.inference import evaluate
 
-    model = load_model(args.model)
-    data = load_mnist(args.data)
+    model = load_model(path)
     x, y = data.x_test, data.y_test
     if args.limit:
         x, y = x[: args.limit], y[: args.limit]

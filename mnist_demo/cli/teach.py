@@ -13,8 +13,9 @@ from mnist_demo.data import load_mnist
 from mnist_demo.drawing.preprocess import load_image, preprocess
 from mnist_demo.errors import BlankDrawing, DrawingError, MnistDemoError
 from mnist_demo.storage.saving import name_to_save, save_model
-from mnist_demo.storage.store import load_model, model_path, read_meta
+from mnist_demo.storage.store import load_model, model_path, read_meta, resolve
 from mnist_demo.storage.teach import as_uint8
+from mnist_demo.tfimport import import_tensorflow_quietly
 
 MAX_IMAGES = 2_000
 
@@ -87,14 +88,17 @@ def _digit(label) -> int | None:
 
 
 def finetune(args, argv) -> int:
-    from mnist_demo.training.finetune import FineTune, fine_tune_recipe
-    from mnist_demo.training.finetune import finetune as run
-
+    # A bad folder, labels file, name or model: said at once, before TensorFlow's import.
     x, y = read_taught(args.images, args.labels)
     target = model_path(args.save) if args.save else None
     if target is not None:
         name_to_save(target.stem)  # a shipped model's name is refused before the work
-    model = load_model(args.model)
+    path = resolve(args.model)
+    import_tensorflow_quietly()
+    from mnist_demo.training.finetune import FineTune, fine_tune_recipe
+    from mnist_demo.training.finetune import finetune as run
+
+    model = load_model(path)
     if model.name not in MODEL_NAMES:
         raise MnistDemoError(f"{args.model} is neither a cnn nor an mlp ({model.name!r})")
     steps = {"steps": args.steps} if args.steps else {}
@@ -127,6 +131,7 @@ def finetune(args, argv) -> int:
 
 
 def calibrate(args, argv) -> int:
+    import_tensorflow_quietly()
     from mnist_demo.nets.calibrate import calibrate as fit
 
     path = model_path(args.model)

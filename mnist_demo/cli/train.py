@@ -16,6 +16,7 @@ from mnist_demo.serving import cluster
 from mnist_demo.serving.runner import Event, Failed
 from mnist_demo.storage.saving import name_to_save, save_model
 from mnist_demo.storage.store import model_path, read_meta
+from mnist_demo.tfimport import import_tensorflow_quietly
 from mnist_demo.training.recipes import INITS, RECIPE_NAMES, get_recipe
 
 PROG = "python -m mnist_demo"
@@ -30,7 +31,7 @@ OVERRIDES = {
         "steps is kept (0: the last step's weights)",
     ),
     "--seed": ("seed", int, "the random seed for initialisation and shuffling"),
-    "--budget": ("budget_s", float, "a class recipe's time budget in seconds"),
+    "--budget": ("budget_s", float, "a class recipe's time budget in seconds (0: none)"),
     "--validation-split": (
         "validation_split",
         float,
@@ -108,6 +109,7 @@ def train(args, argv) -> int:
     data = load_mnist(args.data)
     if args.limit:
         data = data.head(args.limit)
+    import_tensorflow_quietly()
     print(
         f"training {recipe.model} with the {recipe.name} recipe on {len(data.x_train)} images "
         f"({data.source})",
@@ -164,8 +166,10 @@ def _override(recipe, args):
     changes = {s: getattr(args, s) for s in SETTINGS if getattr(args, s) is not None}
     if changes.get("validation_split"):
         changes["validation"] = "split"
-    if args.steps is not None:
-        changes.update(steps=args.steps, epochs=None)
+    if changes.get("budget_s") == 0:  # --budget 0: no time budget, the recipe's epochs
+        changes["budget_s"] = None
+    if args.steps is not None:  # a fixed length: no time budget either
+        changes.update(steps=args.steps, epochs=None, budget_s=None)
     if args.epochs is not None:
         changes.update(epochs=args.epochs, steps=None)
     try:

@@ -110,6 +110,31 @@ def test_user_errors_are_one_line(tmp_path, args, make):
     assert_one_line_error(code, out, err)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "gan"],
+        ["train", "cnn", "--recipe", "slow"],
+        ["evaluate", "resnet"],
+        ["evaluate", "cnn", "--data", "MISSING"],
+        ["finetune", "cnn", "--images", "MISSING", "--labels", "MISSING"],
+    ],
+)
+def test_a_mistyped_command_is_answered_before_tensorflow_loads(tmp_path, args):
+    """What a user typed is checked first: its error comes without TensorFlow's seconds-long
+    import (seen here as TensorFlow and Keras left out of the process's modules)."""
+    args = [str(tmp_path / "absent") if a == "MISSING" else a for a in args]
+    probe = (
+        "import sys; from mnist_demo.cli.main import main; code = main(sys.argv[1:]); "
+        "print(code, [m for m in ('tensorflow', 'keras') if m in sys.modules])"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert p.stdout.split() == ["2", "[]"], p.stdout + p.stderr
+    assert p.stderr.startswith("error: ") and len(p.stderr.strip().splitlines()) == 1
+
+
 def test_missing_mnist_offline_says_how_to_fix(tmp_path):
     # No MNIST_DATA and no network: the download fails and the message says what to set.
     code, out, err = run(
@@ -191,3 +216,26 @@ def test_a_save_that_fails_on_disk_is_one_line(tmp_path, mnist_path):
     assert code == 2 and "done: 2 steps" in out and "Traceback" not in err, err
     errors = [line for line in err.splitlines() if line.startswith("error")]
     assert errors == [f"error: could not save {blocker / 'mine.keras'}: File exists ({blocker})"]
+
+
+@pytest.mark.parametrize(
+    "flags, want",
+    [
+        (["--steps", "50"], {"steps": 50, "epochs": None, "budget_s": None}),
+        (["--budget", "0"], {"steps": None, "budget_s": None}),
+        (["--budget", "20"], {"steps": None, "budget_s": 20.0}),
+        (["--epochs", "2"], {"steps": None, "epochs": 2, "budget_s": "the recipe's"}),
+    ],
+)
+def test_a_class_recipe_keeps_its_time_budget_unless_told_a_length(flags, want):
+    """--steps fixes the length (no budget); --budget 0 trains the recipe's epochs; --epochs
+    caps the budget."""
+    from mnist_demo.cli import train as cli_train
+    from mnist_demo.cli.main import build_parser
+
+    args = build_parser().parse_args(["train", "cnn", "--recipe", "class", *flags])
+    recipe = cli_train._override(cli_train.get_recipe("cnn", "class"), args)
+    if want.get("budget_s") == "the recipe's":
+        want["budget_s"] = cli_train.get_recipe("cnn", "class").budget_s
+        assert want["budget_s"] > 0
+    assert {k: getattr(recipe, k) for k in want} == want
