@@ -23,9 +23,9 @@ def build_model(
 ) -> keras.Model:
     """A fresh, uncompiled network. `precision` is a Keras dtype policy for every layer but the
     softmax, which stays float32 so probabilities sum to one exactly enough. `training`: the
-    network the engine trains (the CNN's convolutions, first pooling and first dense layer
-    with faster backward passes: conv.py, pool.py, dense.py); its weights are the plain
-    network's. `init`: the CNN's first weights, the seed's or "he" (recipes.Recipe.init)."""
+    network the engine trains (the CNN's convolutions with their poolings and its first dense
+    layer computed faster: conv.py, pool.py, dense.py); its weights are the plain network's.
+    `init`: the CNN's first weights, the seed's or "he" (recipes.Recipe.init)."""
     if name not in MODEL_NAMES:
         raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
     if precision not in PRECISIONS:
@@ -35,42 +35,58 @@ def build_model(
     if name == "mlp":
         return _mlp(precision)
     if training:
-        from mnist_demo.nets.conv import TrainingConv2D
-        from mnist_demo.nets.dense import TrainingDense
-        from mnist_demo.nets.pool import TrainingMaxPool2D
-
-        return _cnn(precision, init, TrainingConv2D, TrainingDense, TrainingMaxPool2D)
+        return _training_cnn(precision, init)
     return _cnn(precision, init)
 
 
-def _cnn(
-    dtype: str,
-    how: str,
-    conv=layers.Conv2D,
-    dense=layers.Dense,
-    pool1=layers.MaxPooling2D,
-) -> keras.Model:
+def _init(how: str, dtype: str) -> dict:
     # The seed initialises every weight from a truncated normal (stddev 0.1) and every bias at 0.1.
-    def init() -> dict:
-        if how == "he":
-            return {"kernel_initializer": "he_normal", "bias_initializer": "zeros", "dtype": dtype}
-        return {
-            "kernel_initializer": keras.initializers.TruncatedNormal(stddev=0.1),
-            "bias_initializer": keras.initializers.Constant(0.1),
-            "dtype": dtype,
-        }
+    if how == "he":
+        return {"kernel_initializer": "he_normal", "bias_initializer": "zeros", "dtype": dtype}
+    return {
+        "kernel_initializer": keras.initializers.TruncatedNormal(stddev=0.1),
+        "bias_initializer": keras.initializers.Constant(0.1),
+        "dtype": dtype,
+    }
+
+
+def _cnn(dtype: str, how: str) -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE, name="image"),
+            layers.Conv2D(
+                32, 5, padding="same", activation="relu", name="conv1", **_init(how, dtype)
+            ),
+            layers.MaxPooling2D(2, padding="same", name="pool1", dtype=dtype),
+            layers.Conv2D(
+                64, 5, padding="same", activation="relu", name="conv2", **_init(how, dtype)
+            ),
+            layers.MaxPooling2D(2, padding="same", name="pool2", dtype=dtype),
+            layers.Flatten(name="flatten", dtype=dtype),
+            layers.Dense(1024, activation="relu", name="fully_connected", **_init(how, dtype)),
+            layers.Dropout(0.5, name="dropout", dtype=dtype),  # keep_prob 0.5 while training
+            layers.Dense(NUM_CLASSES, name="readout", **_init(how, dtype)),
+            layers.Activation("softmax", name="softmax", dtype="float32"),
+        ],
+        name="cnn",
+    )
+
+
+def _training_cnn(dtype: str, how: str) -> keras.Model:
+    """The same network, its weights in the same order, computed faster for training: each
+    convolution and its pooling as one layer (conv.py), the dense layer's gradient (dense.py)."""
+    from mnist_demo.nets.conv import TrainingConvPool
+    from mnist_demo.nets.dense import TrainingDense
 
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE, name="image"),
-            conv(32, 5, padding="same", activation="relu", name="conv1", **init()),
-            pool1(2, padding="same", name="pool1", dtype=dtype),
-            conv(64, 5, padding="same", activation="relu", name="conv2", **init()),
-            layers.MaxPooling2D(2, padding="same", name="pool2", dtype=dtype),
+            TrainingConvPool(32, 5, name="conv1", **_init(how, dtype)),
+            TrainingConvPool(64, 5, name="conv2", **_init(how, dtype)),
             layers.Flatten(name="flatten", dtype=dtype),
-            dense(1024, activation="relu", name="fully_connected", **init()),
-            layers.Dropout(0.5, name="dropout", dtype=dtype),  # keep_prob 0.5 while training
-            layers.Dense(NUM_CLASSES, name="readout", **init()),
+            TrainingDense(1024, activation="relu", name="fully_connected", **_init(how, dtype)),
+            layers.Dropout(0.5, name="dropout", dtype=dtype),
+            layers.Dense(NUM_CLASSES, name="readout", **_init(how, dtype)),
             layers.Activation("softmax", name="softmax", dtype="float32"),
         ],
         name="cnn",

@@ -57,11 +57,29 @@ def _random_affine(images: tf.Tensor) -> tf.Tensor:
 
 def _random_stroke_width(images: tf.Tensor) -> tf.Tensor:
     n = tf.shape(images)[0]
-    thicker = tf.nn.max_pool2d(images, 2, 1, "SAME")  # grey-level dilation by one pixel
+    thicker = window_max(images, 2)  # grey-level dilation by one pixel
     # A 3x3 dilation averaged with the original: half a pixel wider, as soft as MNIST's edges.
-    thicker = 0.5 * (thicker + tf.nn.max_pool2d(images, 3, 1, "SAME"))
+    thicker = 0.5 * (thicker + window_max(images, 3))
     # Erosion as a soft min: thin strokes fade, never vanish entirely (max with a faded original).
-    thinner = tf.maximum(-tf.nn.max_pool2d(-images, 2, 1, "SAME"), 0.4 * images)
+    thinner = tf.maximum(-window_max(-images, 2), 0.4 * images)
     u = tf.random.uniform([n, 1, 1, 1])
     out = tf.where(u < P_THICKER, thicker, images)
     return tf.where(u > 1.0 - P_THINNER, thinner, out)
+
+
+def window_max(images: tf.Tensor, k: int) -> tf.Tensor:
+    """tf.nn.max_pool2d(images, k, 1, "SAME"): each pixel's maximum over the k x k window TensorFlow
+    places there (the padding never counts), as the maximum of shifted copies, rows then columns.
+    TensorFlow's pooling kernel spent 5-10 ms per call on a batch of 128 one-channel digits on a
+    2-core AVX2 EPYC, on the training's cores; this takes a fraction of a millisecond."""
+    before = (k - 1) // 2
+    pad = [[0, 0], [before, k - 1 - before], [before, k - 1 - before], [0, 0]]
+    padded = tf.pad(images, pad, constant_values=float("-inf"))
+    h, w = images.shape[1], images.shape[2]
+    rows = padded[:, 0:h]
+    for i in range(1, k):
+        rows = tf.maximum(rows, padded[:, i : i + h])
+    out = rows[:, :, 0:w]
+    for j in range(1, k):
+        out = tf.maximum(out, rows[:, :, j : j + w])
+    return out

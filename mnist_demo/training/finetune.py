@@ -159,7 +159,9 @@ def _mixed(x_taught, y_taught, data: Mnist, recipe: Recipe):
 
     def stream(x, y, n):
         ds = tf.data.Dataset.from_tensor_slices((np.asarray(x), np.asarray(y, dtype=np.int32)))
-        return ds.shuffle(len(x), seed=recipe.seed).repeat().batch(n)
+        # Whole batches of a known size: the training layers then take their measured faster
+        # gradients (timed.remembered), which a batch of unknown size cannot.
+        return ds.shuffle(len(x), seed=recipe.seed).repeat().batch(n, drop_remainder=True)
 
     def prep(a, b):
         images = tf.concat([a[0], b[0]], 0)

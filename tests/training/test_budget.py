@@ -3,6 +3,7 @@ time-left figures and estimates (estimate.py)."""
 
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -60,6 +61,31 @@ def test_the_trained_network_moves_into_the_plain_one():
     x = np.random.default_rng(1).random((4, 28, 28, 1), np.float32)
     np.testing.assert_allclose(plain(x), trained(x), atol=1e-6)
     assert [w.shape for w in trained.weights] == [w.shape for w in plain.weights]
+
+
+def test_the_training_network_has_the_plain_networks_gradients():
+    """Pooled before its bias and relu, the training network still computes the plain one's
+    numbers and gradients: on digits with blank paper (windows of equal values) and biases of
+    either sign (relu cutting some windows whole)."""
+    trained, plain = build_model("cnn", training=True), build_model("cnn")
+    rng = np.random.default_rng(2)
+    weights = [
+        rng.normal(0, 0.05, w.shape).astype(np.float32) if w.ndim == 1 else w
+        for w in trained.get_weights()
+    ]  # biases of either sign
+    trained.set_weights(weights)
+    plain.set_weights(weights)
+    x = np.zeros((6, 28, 28, 1), np.float32)
+    x[:, 8:20, 10:18] = rng.random((6, 12, 8, 1)) > 0.5  # ink on blank paper, saturated
+    y = tf.constant([0, 1, 2, 3, 4, 5])
+    grads = []
+    for model in (trained, plain):
+        with tf.GradientTape() as tape:
+            loss = keras.losses.sparse_categorical_crossentropy(y, model(x, training=False))
+        grads.append(tape.gradient(loss, model.trainable_weights))
+        np.testing.assert_allclose(trained(x), plain(x), atol=1e-6)
+    for got, want in zip(*grads):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
 
 def cosine_reference(step, peak, warm_fraction, total):
