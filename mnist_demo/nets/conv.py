@@ -24,7 +24,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from mnist_demo.nets.pool import max_pool_2x2
 from mnist_demo.nets.timed import median_times, remembered
 
 # (x's shape, kernel's shape, dtype) -> (input gradient as a forward conv?, kernel gradient as one?)
@@ -120,22 +119,3 @@ class TrainingConv2D(keras.layers.Conv2D):
 
     def convolution_op(self, inputs, kernel):
         return conv2d_same(inputs, kernel)
-
-
-class TrainingConvPool(TrainingConv2D):
-    """A stride-1, "same"-padded Conv2D with relu, and the 2x2 max-pooling after it, as one
-    layer: max-pooled first, then the bias and relu, on a quarter of the values. The two orders
-    give the same numbers (adding a channel's bias and relu are monotone, so they commute with a
-    maximum), and the same gradients: each window's goes to its first maximum either way, and to
-    nothing where relu cuts it. Its weights are the Conv2D's alone."""
-
-    def __init__(self, filters, kernel_size, **kwargs):
-        super().__init__(filters, kernel_size, padding="same", **kwargs)
-
-    def call(self, inputs):
-        pooled = max_pool_2x2(self.convolution_op(inputs, self.kernel))
-        return tf.nn.relu(tf.nn.bias_add(pooled, self.bias))
-
-    def compute_output_shape(self, input_shape):
-        n, h, w, _ = input_shape
-        return (n, h // 2, w // 2, self.filters)

@@ -24,7 +24,7 @@ def build_model(
     """A fresh, uncompiled network. `precision` is a Keras dtype policy for every layer but the
     softmax, which stays float32 so probabilities sum to one exactly enough. `training`: the
     network the engine trains (the CNN's convolutions with their poolings and its first dense
-    layer computed faster: conv.py, pool.py, dense.py); its weights are the plain network's.
+    layer computed faster: convpool.py, conv.py, pool.py, dense.py); its weights are the plain network's.
     `init`: the CNN's first weights, the seed's or "he" (recipes.Recipe.init)."""
     if name not in MODEL_NAMES:
         raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
@@ -75,7 +75,7 @@ def _cnn(dtype: str, how: str) -> keras.Model:
 def _training_cnn(dtype: str, how: str) -> keras.Model:
     """The same network, its weights in the same order, computed faster for training: each
     convolution and its pooling as one layer (conv.py), the dense layer's gradient (dense.py)."""
-    from mnist_demo.nets.conv import TrainingConvPool
+    from mnist_demo.nets.convpool import TrainingConvPool
     from mnist_demo.nets.dense import TrainingDense
 
     return keras.Sequential(

@@ -83,6 +83,33 @@ def _quarters_gradient(x: tf.Tensor, pooled: tf.Tensor, dy: tf.Tensor) -> tf.Ten
     return tf.reshape(tf.stack(rows, 2), tf.shape(x))  # (n, h / 2, 2, w / 2, 2, c)
 
 
+def max_of_quarters(z: tf.Tensor) -> tf.Tensor:
+    """The maximum over the last axis's four equal quarters: z (..., 4c) -> (..., c); each
+    value's gradient goes to the first quarter holding the maximum. With a convolution's output
+    laid out by 2x2 blocks (conv.conv_pool_by_blocks: quarter (u, v) is the block's row u,
+    column v), that is the 2x2 max-pooling with MaxPoolGrad's gradient, on contiguous slices."""
+
+    @tf.custom_gradient
+    def pooled(z):
+        c = z.shape[-1] // 4
+        quarters = [z[..., i * c : (i + 1) * c] for i in range(4)]
+        top = tf.maximum(tf.maximum(quarters[0], quarters[1]), tf.maximum(quarters[2], quarters[3]))
+
+        def grad(dy):
+            taken, parts = None, []
+            for quarter in quarters:
+                first = tf.equal(quarter, top)
+                if taken is not None:
+                    first = tf.logical_and(first, tf.logical_not(taken))
+                taken = first if taken is None else tf.logical_or(taken, first)
+                parts.append(tf.where(first, dy, tf.zeros_like(dy)))
+            return tf.concat(parts, -1)
+
+        return top, grad
+
+    return pooled(tf.convert_to_tensor(z))
+
+
 class TrainingMaxPool2D(keras.layers.MaxPooling2D):
     """A 2x2, stride-2 MaxPooling2D whose backward pass is max_pool_2x2's."""
 
