@@ -116,18 +116,22 @@ def finetune(args, argv) -> int:
     if target is not None:
         meta = result.metadata(shlex.join(["python", "-m", "mnist_demo", *argv]))
         out["saved"] = str(save_model(result.model, target.stem, meta, target.parent))
-    if args.json:
+    _print_finetune(out, len(y), args.json)
+    return 0
+
+
+def _print_finetune(out: dict, n: int, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(out))
-        return 0
+        return
     for when in ("before", "after"):
         taught = out[when]["taught"]
         shown = "none held out" if taught is None else f"{taught:.1%}"
         print(f"{when}: MNIST test {out[when]['mnist_test']:.2%}, held-out taught digits {shown}")
     print(
-        f"{len(y)} digits ({out['held_out']} held out) in {out['seconds']:.1f} s"
+        f"{n} digits ({out['held_out']} held out) in {out['seconds']:.1f} s"
         + (f"; saved {out['saved']}" if "saved" in out else "")
     )
-    return 0
 
 
 def calibrate(args, argv) -> int:

@@ -1,10 +1,12 @@
-"""The CNN's first max-pooling while it trains: the same gradient, computed by quarters.
+"""The CNN's max-poolings while it trains: the same gradient, computed by quarters.
 
 TensorFlow's MaxPoolGrad for the seed CNN's pool1 (2x2, stride 2, 28x28x32) took 13-18 ms at batch
 128 on a 2-core AVX2 EPYC: as long as conv2's forward pass. Each 2x2 window's gradient goes to its
 first maximum in row-major order, as MaxPoolGrad's does when a window holds equal values (blank
 paper gives many); computed from the window's four quarters it took 12 ms. The faster way is
-measured once per shape and dtype in a process (timed.median_times), as conv.py does.
+measured once per shape and dtype in a process (timed.median_times), as conv.py does. When conv1
+runs on 2x2 blocks of pixels (convpool.py), its pooling is max_of_quarters: the same windows,
+laid out as four contiguous quarters of the channels.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ for it, never a traceback."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import signal
@@ -18,6 +19,8 @@ from playwright.sync_api import expect
 
 from harness.browser import ROOT, start_app
 from harness.strokes import draw_digit
+from mnist_demo.nets.models import build_model
+from mnist_demo.storage.saving import save_model
 from mnist_demo.storage.store import load_model
 from tests.e2e.test_browser import (
     SLOW,
@@ -157,17 +160,19 @@ def replace_saved(page, name: str) -> None:
     tick.click()
 
 
+OWNER_TOKEN = "5f0c6b1e-2d4a-4c83-9e57-0a1b2c3d4e5f"
+
+
 def killed_mid_save(browser, url, proc, kill_at, step) -> bytes:
-    """On the page at `url`: a model saved as `step`, a second one saved over it, and the whole
-    server killed at `step` of that save. Returns the first model's bytes."""
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    """On the page at `url`: a model trained and saved over the one saved earlier as `step`, and
+    the whole server killed at `step` of that save. Returns the earlier model's bytes."""
+    old = (kill_at.parent / "saved" / f"{step}.keras").read_bytes()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # The browser that saved it earlier (studio/owner.py: its token, kept in local storage).
+    context.add_init_script(f"localStorage.setItem('mnist-studio-owner', '{OWNER_TOKEN}')")
+    page = context.new_page()
     page.goto(url)
     canvas_of(page)
-    train_mlp_briefly(page)
-    page.get_by_label("Name").fill(step)
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text(f"Saved as {step}.keras")).to_be_visible(timeout=UI)
-    old = (kill_at.parent / "saved" / f"{step}.keras").read_bytes()
     train_mlp_briefly(page)  # a second model, saved over the first
     replace_saved(page, step)
     kill_at.write_text(step)
@@ -187,6 +192,9 @@ def test_a_server_killed_whole_mid_save_restarts_with_a_usable_model_and_no_litt
     weights, saved = tmp_path / "weights", tmp_path / "saved"
     shutil.copytree(ROOT / "weights", weights)
     kill_at = tmp_path / "kill-at"
+    owner = hashlib.sha256(OWNER_TOKEN.encode()).hexdigest()
+    for step in ("archive", "rename"):  # saved earlier from this browser: untrained MLPs
+        save_model(build_model("mlp"), step, {"model": "mlp", "owner": owner}, saved)
     launcher = [sys.executable, str(ROOT / "harness" / "kill_server.py")]
     proc, url, log = start_app(weights, {"KILL_AT": str(kill_at)}, launcher)
     try:
