@@ -157,8 +157,8 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("cnn", "fast"): Recipe(
         "cnn", "fast", 256, 3e-3, epochs=3, augment=True, steps_per_execution=4, **_WARM_COSINE
     ),
-    # A class's live demo: about a minute for the CNN (a 46 s budget: the end is on screen
-    # within a minute of the press), about ten seconds for the MLP, on any CPU (the length fitted to
+    # A class's live demo: about a minute for the CNN (a 50 s budget: the end is on screen
+    # about a minute after the press), about ten seconds for the MLP, on any CPU (the length fitted to
     # the speed measured in the first seconds, budget.py; epochs cap it). Chosen on the
     # training set's held-out tail (5%), never the test set. On a 2-core AVX2 EPYC (about 0.55
     # epochs in the minute), batch 128 at 3e-3 read 0.984 of it; at 2e-3 0.9815, batch 64 at
@@ -170,13 +170,18 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     # first weights (init="he") 0.9895 and 0.9910, at 1e-3 0.9890, 0.9880: the class recipe's.
     # MLP, 10 s (3 epochs): batch 256 at 2e-3 0.985, 128 at 1e-3 0.9853, 512 at 3e-3 0.983;
     # 12 s (4 epochs) 0.987: its budget, so that the end is on screen within 15 s.
+    # On a real 2-core AVX2 EPYC (2026-12-06), He's weights, seeds 1-3 (0-3 from 500 steps) on the
+    # whole 10% tail: 400 steps 0.9890 on average, 460 0.9903, 500 0.9903 (no augmentation
+    # 0.9906, dropout 0.25 0.9903 for seed 0, Adam 5e-3 at 400 0.9893, weights averaged over
+    # 100 steps at 400 0.9893), 600 0.9897 for seed 0: about one epoch is the most this budget
+    # buys. The page took about 0.85 epoch in 46 s; 50 s buy more of it within the target.
     ("cnn", "class"): Recipe(
         "cnn",
         "class",
         128,
         3e-3,
         epochs=5,
-        budget_s=46,
+        budget_s=50,
         augment=True,
         init="he",
         steps_per_execution=2,  # a step takes ~0.2 s on 2 AVX2 cores: Stop waits at most 2
