@@ -65,3 +65,15 @@ def shipped_cnn():
 @pytest.fixture(scope="session")
 def shipped_mlp():
     return load_model("mlp")
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray cluster for every test that trains on one (started once: seconds each)."""
+    ray = pytest.importorskip(
+        "ray", reason="Ray is optional: pip install -r requirements-cluster.txt"
+    )
+    from harness.cluster import start_local_ray
+
+    yield start_local_ray()
+    ray.shutdown()

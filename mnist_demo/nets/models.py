@@ -33,7 +33,7 @@ def build_model(
             f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}"
         )
     if name == "mlp":
-        return _mlp(precision, training)
+        return _mlp(precision)
     if training:
         return _training_cnn(precision, init)
     return _cnn(precision, init)
@@ -93,18 +93,14 @@ def _training_cnn(dtype: str, how: str) -> keras.Model:
     )
 
 
-def _mlp(dtype: str, training: bool = False) -> keras.Model:
-    if training:  # the same layers, their input gradients the faster way here (dense.py)
-        from mnist_demo.nets.dense import TrainingDense as dense
-    else:
-        dense = layers.Dense
+def _mlp(dtype: str) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE, name="image"),
             layers.Flatten(name="flatten", dtype=dtype),  # the seed feeds 784 pixels
             layers.Dense(512, activation="relu", name="dense1", dtype=dtype),
             layers.Dropout(0.2, name="dropout1", dtype=dtype),
-            dense(512, activation="relu", name="dense2", dtype=dtype),
+            layers.Dense(512, activation="relu", name="dense2", dtype=dtype),
             layers.Dropout(0.2, name="dropout2", dtype=dtype),
             layers.Dense(NUM_CLASSES, name="readout", dtype=dtype),
             layers.Activation("softmax", name="softmax", dtype="float32"),

@@ -10,7 +10,6 @@ import pytest
 from playwright.sync_api import expect
 
 from harness.browser import start_app
-from harness.cluster import start_local_ray
 from tests.e2e.test_browser import (
     SLOW,
     UI,
@@ -26,14 +25,8 @@ ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r require
 pytestmark = pytest.mark.xdist_group("ray")  # one local Ray at a time, under pytest -n 2
 
 
-@pytest.fixture(scope="module")
-def ray_address():
-    yield start_local_ray()
-    ray.shutdown()
-
-
-def test_the_page_trains_the_mlp_on_ray_live_and_stops_it(browser, app_weights, ray_address):
-    env = {"MNIST_STUDIO_RAY_ADDRESS": ray_address, "MNIST_STUDIO_CPUS_PER_TRAINING": "1"}
+def test_the_page_trains_the_mlp_on_ray_live_and_stops_it(browser, app_weights, local_ray):
+    env = {"MNIST_STUDIO_RAY_ADDRESS": local_ray, "MNIST_STUDIO_CPUS_PER_TRAINING": "1"}
     proc, url, log = start_app(app_weights, env)
     try:
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from harness import ROOT
-from harness.cluster import start_local_ray
 from mnist_demo.nets.inference import predict_probs
 from mnist_demo.serving import cluster
 from mnist_demo.serving.jobs import DONE, FAILED, STOPPED, TrainingJob
@@ -18,12 +17,6 @@ from mnist_demo.training.recipes import get_recipe
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-cluster.txt")
 
 pytestmark = pytest.mark.xdist_group("ray")  # one local Ray at a time, under pytest -n 2
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    yield start_local_ray()
-    ray.shutdown()
 
 
 @pytest.fixture

@@ -84,8 +84,8 @@ def test_the_training_network_has_the_plain_networks_gradients():
             loss = keras.losses.sparse_categorical_crossentropy(y, model(x, training=False))
         grads.append(tape.gradient(loss, model.trainable_weights))
         np.testing.assert_allclose(trained(x), plain(x), atol=1e-6)
-    for got, want in zip(*grads):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    for got, want in zip(*grads):  # float32 sums in another order: close to their scale
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * float(np.abs(want).max()))
 
 
 def cosine_reference(step, peak, warm_fraction, total):
