@@ -24,8 +24,8 @@ def build_model(
     """A fresh, uncompiled network. `precision` is a Keras dtype policy for every layer but the
     softmax, which stays float32 so probabilities sum to one exactly enough. `training`: the
     network the engine trains (the CNN's convolutions with their poolings and its first dense
-    layer computed faster: convpool.py, conv.py, pool.py, dense.py); its weights are the plain network's.
-    `init`: the CNN's first weights, the seed's or "he" (recipes.Recipe.init)."""
+    layer computed faster: convpool.py, conv.py, pool.py, dense.py); its weights are the plain
+    network's. `init`: the CNN's first weights, the seed's or "he" (recipes.Recipe.init)."""
     if name not in MODEL_NAMES:
         raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
     if precision not in PRECISIONS:

@@ -11,7 +11,6 @@ laid out as four contiguous quarters of the channels.
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from mnist_demo.nets.timed import median_times, remembered
@@ -71,24 +70,29 @@ def _native_gradient(x: tf.Tensor, pooled: tf.Tensor, dy: tf.Tensor) -> tf.Tenso
 def _quarters_gradient(x: tf.Tensor, pooled: tf.Tensor, dy: tf.Tensor) -> tf.Tensor:
     _, h, w, c = x.shape
     windows = tf.reshape(x, (-1, h // 2, 2, w // 2, 2, c))
-    taken = None  # the window's maximum is already given to an earlier quarter
-    rows = []
-    for i in (0, 1):
-        row = []
-        for j in (0, 1):
-            first = tf.equal(windows[:, :, i, :, j, :], pooled)
-            if taken is not None:
-                first = tf.logical_and(first, tf.logical_not(taken))
-            taken = first if taken is None else tf.logical_or(taken, first)
-            row.append(tf.where(first, dy, tf.zeros_like(dy)))
-        rows.append(tf.stack(row, 3))  # (n, h / 2, w / 2, 2, c): j after the column
+    quarters = [windows[:, :, i, :, j, :] for i in (0, 1) for j in (0, 1)]  # row-major
+    parts = to_first_maximum(quarters, pooled, dy)
+    rows = [tf.stack(parts[0:2], 3), tf.stack(parts[2:4], 3)]  # (n, h / 2, w / 2, 2, c)
     return tf.reshape(tf.stack(rows, 2), tf.shape(x))  # (n, h / 2, 2, w / 2, 2, c)
+
+
+def to_first_maximum(quarters: list, top: tf.Tensor, dy: tf.Tensor) -> list:
+    """Each quarter's share of the gradient `dy` of their maximum `top`: all of it where the
+    quarter is the first (in the list's order) to hold the maximum, else nothing."""
+    taken, parts = None, []  # taken: the maximum is already given to an earlier quarter
+    for quarter in quarters:
+        first = tf.equal(quarter, top)
+        if taken is not None:
+            first = tf.logical_and(first, tf.logical_not(taken))
+        taken = first if taken is None else tf.logical_or(taken, first)
+        parts.append(tf.where(first, dy, tf.zeros_like(dy)))
+    return parts
 
 
 def max_of_quarters(z: tf.Tensor) -> tf.Tensor:
     """The maximum over the last axis's four equal quarters: z (..., 4c) -> (..., c); each
     value's gradient goes to the first quarter holding the maximum. With a convolution's output
-    laid out by 2x2 blocks (conv.conv_pool_by_blocks: quarter (u, v) is the block's row u,
+    laid out by 2x2 blocks (convpool.conv_pool_by_blocks: quarter (u, v) is the block's row u,
     column v), that is the 2x2 max-pooling with MaxPoolGrad's gradient, on contiguous slices."""
 
     @tf.custom_gradient
@@ -98,22 +102,8 @@ def max_of_quarters(z: tf.Tensor) -> tf.Tensor:
         top = tf.maximum(tf.maximum(quarters[0], quarters[1]), tf.maximum(quarters[2], quarters[3]))
 
         def grad(dy):
-            taken, parts = None, []
-            for quarter in quarters:
-                first = tf.equal(quarter, top)
-                if taken is not None:
-                    first = tf.logical_and(first, tf.logical_not(taken))
-                taken = first if taken is None else tf.logical_or(taken, first)
-                parts.append(tf.where(first, dy, tf.zeros_like(dy)))
-            return tf.concat(parts, -1)
+            return tf.concat(to_first_maximum(quarters, top, dy), -1)
 
         return top, grad
 
     return pooled(tf.convert_to_tensor(z))
-
-
-class TrainingMaxPool2D(keras.layers.MaxPooling2D):
-    """A 2x2, stride-2 MaxPooling2D whose backward pass is max_pool_2x2's."""
-
-    def call(self, inputs):
-        return max_pool_2x2(inputs)

@@ -1,7 +1,8 @@
 """Timing two ways of computing the same gradient, once per shape in a process, to keep the faster.
 
-The training networks' layers (conv.py, dense.py, pool.py) each have a gradient that some CPUs
-compute faster one way and others the other way; which one wins is measured here, not guessed.
+The training networks' layers (conv.py, convpool.py, dense.py, pool.py) each have a gradient
+that some CPUs compute faster one way and others the other way; which one wins is measured here,
+not guessed.
 """
 
 from __future__ import annotations
