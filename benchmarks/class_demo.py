@@ -258,6 +258,8 @@ def _class_run(page, kind: str, limit_s: float | None) -> None:
         round(accuracy, 4),
         ">= 0.990" if kind == "CNN" else ">= 0.980",
     )
+    steps = re.search(r"trained ([\d,]+) steps", run["text"])
+    say(f"{kind} class: steps trained in the page", steps and int(steps.group(1).replace(",", "")))
     say(f"{kind} class: estimate before Train s", estimate)
     say(f"{kind} class: estimate / real", round(estimate / real, 2), "within 0.8-1.2")
     page.wait_for_timeout(2000)

@@ -36,7 +36,7 @@ def score(model: str, recipe: str, changes: dict, seed: int) -> tuple[float, int
     tail = Mnist(data.x_train, data.y_train, data.x_train[cut:], data.y_train[cut:], "tail")
     length = {"budget_s": None, "epochs": None} if "steps" in changes else {"budget_s": None}
     settings = {"validation": "split", "validation_split": TAIL, "seed": seed, **length}
-    r = get_recipe(model, recipe).with_(**settings, **changes)
+    r = get_recipe(model, recipe).with_(**{**settings, **changes})
     t = time.perf_counter()
     result = train(r, tail)
     return result.test_accuracy, result.steps, time.perf_counter() - t

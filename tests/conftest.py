@@ -23,6 +23,18 @@ LANES = {"e2e": "e2e", "app": "app", "serving": "serving"}
 CLUSTER_FILES = ("test_cluster.py", "test_cluster_browser.py")
 
 
+# Two workers (pytest-xdist, `-n 2 --dist loadgroup --no-loadscope-reorder` in pyproject.toml).
+# The browser tests, Ray's and the time budgets' come first, as one group: one worker runs them one after the other
+# at full priority. The other worker takes the rest a file at a time and yields the CPU to them
+# (YIELDING), so that a stroke's answer or a curve point a browser waits for never waits on
+# another test's training; its tests fill the time the browser tests leave idle. The first
+# worker then takes files of the rest too, at full priority: no browser test is left by then.
+YIELDING = 19  # os.nice increment: a share of ~1.5% of a core while the other worker needs both
+FRONT = "browser"
+WALL_CLOCK_FILES = ("test_budget.py",)  # trainings sized by the wall clock: never yielding
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     root = Path(__file__).parent
     for item in items:
@@ -31,6 +43,26 @@ def pytest_collection_modifyitems(items):
         item.add_marker(lane)
         if parts[-1] in CLUSTER_FILES:
             item.add_marker("cluster")
+        front = lane == "e2e" or parts[-1] in CLUSTER_FILES + WALL_CLOCK_FILES
+        item.add_marker(pytest.mark.xdist_group(FRONT if front else "/".join(parts)))
+    items.sort(key=lambda item: _group(item) != FRONT)  # stable: the first work unit is theirs
+
+
+def _group(item) -> str:
+    return item.get_closest_marker("xdist_group").args[0]
+
+
+WORKER = {"ran_front": False, "yielding": False}  # this process's part in a run on workers
+
+
+def pytest_runtest_setup(item):
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if _group(item) == FRONT:
+        WORKER["ran_front"] = True
+    elif not (WORKER["ran_front"] or WORKER["yielding"]):
+        os.nice(YIELDING)
+        WORKER["yielding"] = True
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,7 @@ from playwright.sync_api import TimeoutError, expect
 from harness.browser import ROOT, start_app
 from harness.strokes import draw_digit, touch_digit
 
-# Under pytest -n 2 --dist loadgroup, the browser tests run in one worker, against one server.
-pytestmark = pytest.mark.xdist_group("browser")
+# The browser tests run one after the other in one worker (tests/conftest.py), against one server.
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 # Upper bounds, not delays. The suite passes with busy loops hogging both cores, where everything

@@ -22,7 +22,6 @@ from tests.e2e.test_browser import (
 )
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-cluster.txt")
-pytestmark = pytest.mark.xdist_group("ray")  # one local Ray at a time, under pytest -n 2
 
 
 def test_the_page_trains_the_mlp_on_ray_live_and_stops_it(browser, app_weights, local_ray):

@@ -34,8 +34,6 @@ from tests.e2e.test_browser import (
     set_number,
 )
 
-pytestmark = pytest.mark.xdist_group("browser")
-
 # Every message the page sends its server goes through here: while window.__mangle is set, the
 # canvas' PNG data URL arrives as ";BASE64," (same length, so the protobuf around it stays valid),
 # which no decoder accepts.

@@ -16,8 +16,6 @@ from mnist_demo.training.recipes import get_recipe
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-cluster.txt")
 
-pytestmark = pytest.mark.xdist_group("ray")  # one local Ray at a time, under pytest -n 2
-
 
 @pytest.fixture
 def on_ray(local_ray, monkeypatch):

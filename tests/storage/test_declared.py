@@ -80,9 +80,9 @@ def test_a_huge_declaration_is_listed_unavailable_at_once_and_never_loaded(tmp_p
     loads = []
     monkeypatch.setattr(keras.saving, "load_model", lambda *a, **k: loads.append(a))
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: the work done, busy machine or not
     (listed,) = list_models(folder)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
     declared = 784 * 1_000_000 + 1_000_000 + 1_000_000 * 512 + 512 + 512 * 10 + 10
     assert listed.error is not None and f"{declared:,} parameters" in listed.error
     assert f"{MAX_PARAMS:,}" in listed.error and str(tmp_path) not in listed.error

@@ -268,11 +268,11 @@ def test_a_zip_bomb_is_refused_in_under_a_second_without_inflating_it(
                 f.write(block)
     assert bomb.stat().st_size < 2 << 20
     monkeypatch.setattr(keras.saving, "load_model", lambda *a, **k: pytest.fail("loaded"))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: the work done, busy machine or not
     with pytest.raises(ModelFileError, match=words):
         load_model(bomb)
     [listed] = list_models(tmp_path)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert words in listed.error and str(tmp_path) not in listed.error
 
 

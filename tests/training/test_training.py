@@ -207,7 +207,7 @@ def test_a_pause_holds_the_steps_and_is_not_training_time(small, monkeypatch):
     kinds = [e["kind"] for e in seen]
     pause, resume = seen[kinds.index("pause")], seen[kinds.index("resume")]
     assert pause["step"] == resume["step"] <= 5 and resume["paused_s"] >= 1.4
-    assert resume["elapsed"] - pause["elapsed"] < 0.5  # the pause is left out of the time
+    assert resume["elapsed"] - pause["elapsed"] < 1.0  # the 1.5 s pause is left out of the time
     assert res.steps == 12 and res.seconds < seen[-1]["elapsed"] + 0.01
 
 
