@@ -24,11 +24,12 @@ CLUSTER_FILES = ("test_cluster.py", "test_cluster_browser.py")
 
 
 # Two workers (pytest-xdist, `-n 2 --dist loadgroup --no-loadscope-reorder` in pyproject.toml).
-# The browser tests, Ray's and the time budgets' come first, as one group: one worker runs them one after the other
-# at full priority. The other worker takes the rest a file at a time and yields the CPU to them
-# (YIELDING), so that a stroke's answer or a curve point a browser waits for never waits on
-# another test's training; its tests fill the time the browser tests leave idle. The first
-# worker then takes files of the rest too, at full priority: no browser test is left by then.
+# The browser tests, Ray's and the time budgets' come first, as one group: one worker runs them
+# one after the other at full priority. The other worker takes the rest a file at a time and
+# yields the CPU to them (YIELDING), so that a stroke's answer or a curve point a browser waits
+# for never waits on another test's training; its tests fill the time the browser tests leave
+# idle. The first worker then takes files of the rest too, yielding as well: both are equals
+# once no browser test is left.
 YIELDING = 19  # os.nice increment: a share of ~1.5% of a core while the other worker needs both
 FRONT = "browser"
 WALL_CLOCK_FILES = ("test_budget.py",)  # trainings sized by the wall clock: never yielding
@@ -52,17 +53,13 @@ def _group(item) -> str:
     return item.get_closest_marker("xdist_group").args[0]
 
 
-WORKER = {"ran_front": False, "yielding": False}  # this process's part in a run on workers
+YIELDED: list[bool] = []  # this process lowered its priority (for good: os.nice only goes up)
 
 
 def pytest_runtest_setup(item):
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return
-    if _group(item) == FRONT:
-        WORKER["ran_front"] = True
-    elif not (WORKER["ran_front"] or WORKER["yielding"]):
-        os.nice(YIELDING)
-        WORKER["yielding"] = True
+    if os.environ.get("PYTEST_XDIST_WORKER") and _group(item) != FRONT and not YIELDED:
+        os.nice(YIELDING)  # the first worker has no browser test left when it gets here
+        YIELDED.append(True)
 
 
 @pytest.fixture(scope="session")
