@@ -102,7 +102,7 @@ WATCH_STOP = """() => { window.__stop = {}; const t0 = performance.now();
 def stop(repeats: int) -> dict:
     from playwright.sync_api import expect, sync_playwright
 
-    from harness.browser import CHROMIUM, CHROMIUM_ARGS, start_app
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS, open_page, start_app
 
     expect.set_options(timeout=240_000)
     tmp = tempfile.TemporaryDirectory()
@@ -113,9 +113,7 @@ def stop(repeats: int) -> dict:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            page.goto(url)
-            page.locator("canvas.upper-canvas").first.wait_for(state="visible", timeout=240_000)
+            page = open_page(browser, url)
             page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("MLP").click()
             field = page.get_by_role("spinbutton", name="Epochs")
             for _ in range(5):  # a rerun of the panel can swallow the first try

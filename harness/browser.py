@@ -60,3 +60,11 @@ def start_app(
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
+
+
+def open_page(browser, url: str, width: int = 1400, height: int = 1000):
+    """A new tab of `browser` at `url`, once its canvas is drawn (the page is usable)."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.goto(url)
+    page.locator("canvas.upper-canvas").first.wait_for(state="visible", timeout=240_000)
+    return page

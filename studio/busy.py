@@ -7,6 +7,7 @@ import streamlit as st
 
 from mnist_demo import MODEL_KINDS
 from mnist_demo.events import PROGRESS, fraction_done, seconds_left
+from mnist_demo.serving.jobs import ACTIVE
 from studio import classlink, state
 from studio.i18n import t
 
@@ -15,9 +16,19 @@ REFRESH_S = 1.0  # each page looks this often: a one-line fragment, a few ms of 
 
 def busy_ui() -> None:
     """The line, in a fragment of its own that follows the server's trainings (not in a class:
-    a student's page shows the teacher's training itself)."""
-    if not classlink.studying():
-        st.fragment(run_every=REFRESH_S)(_busy_line)()
+    a student's page shows the teacher's training itself). Not while this page's own training
+    runs: its progress, polled anyway, says it then (watch.py). Each look of a fragment costs
+    the browser 50-80 ms of CPU on this page, whatever it draws, and on a laptop that runs the
+    server too the training has the same two cores (benchmarks/page_cpu.py)."""
+    if classlink.studying() or own_training_active():
+        return
+    st.fragment(run_every=REFRESH_S)(busy_line)()
+
+
+def own_training_active() -> bool:
+    """Whether this page's training is in line or running (its end reruns the whole page)."""
+    job = st.session_state.get(state.JOB)
+    return job is not None and job.view().state in ACTIVE
 
 
 def others_running() -> list:
@@ -41,7 +52,7 @@ def busy_text(job) -> str:
     )
 
 
-def _busy_line() -> None:
+def busy_line() -> None:
     running = others_running()
     if running:
         st.caption(" ".join(busy_text(job) for job in running), help=t(HELP))

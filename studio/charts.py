@@ -17,11 +17,10 @@ from collections import OrderedDict
 import streamlit as st
 
 from mnist_demo.events import EVAL, PAUSE, RATE, STEP, held_out_key
-from studio import classview
+from studio import chartspec, classview
+from studio.chartspec import TEXT, layer, quantitative
 from studio.i18n import language, t
-from studio.streamlit_internals import vega_lite_spec
 
-HEIGHT = 330  # the whole chart: axes and legend take about 110 of it
 WINDOW = 5  # training points in the smoothed line's moving mean (about 2.5 s of training)
 FLOOR = 0.01  # % : an error rate of 0 would be off a log axis
 # Readable from the back of a room: every line at least 3 px and 3:1 against the white page
@@ -34,31 +33,19 @@ COLOURS = {
     "validation": "#b91c1c",
 }
 WIDTHS = {"training": 3, "training (smoothed)": 4.5}
-TEXT, GRID = "#374151", "#e5e7eb"
 
 
 def axis_style(font: int = 14):
-    """An axis for a projector: big, dark text, nothing cut short. On the axis itself: it wins
-    over any theme's config."""
+    """chartspec.axis as Altair's (the saved runs' chart is built with Altair)."""
     import altair as alt
 
-    return alt.Axis(
-        labelFontSize=font,
-        titleFontSize=font,
-        labelColor=TEXT,
-        titleColor=TEXT,
-        domainColor=TEXT,
-        tickColor=TEXT,
-        gridColor=GRID,
-        labelLimit=0,
-        titleLimit=0,
-    )
+    return alt.Axis(**chartspec.axis(font))
 
 
 def legend(font: int = 14, **kw):
     import altair as alt
 
-    return alt.Legend(labelFontSize=font, labelColor=TEXT, labelLimit=0, symbolStrokeWidth=3, **kw)
+    return alt.Legend(**chartspec.legend(font, **kw))
 
 
 def series_names() -> str:
@@ -179,7 +166,7 @@ def chart_spec(events, rows, marks, field, title, axis, end, font) -> dict:
     with _SPECS_LOCK:
         built, seen, spec = _SPECS.get(key, (0.0, -1, None))
     if spec is None or (seen != len(events) and now - built >= SHARED_FOR_S):
-        spec = vega_lite_spec(_chart(rows, marks, field, title, axis, end, font))
+        spec = _chart(rows, marks, field, title, axis, end, font)
         with _SPECS_LOCK:
             _SPECS[key] = (now, len(events), spec)
             _SPECS.move_to_end(key)
@@ -189,53 +176,50 @@ def chart_spec(events, rows, marks, field, title, axis, end, font) -> dict:
 
 
 def warm() -> None:
-    """Altair and pandas imported and one chart built, before the first training's first point
-    (1.3 s on a busy 2-core CPU, which the first curve point waited for)."""
-    _chart(
-        [{"x": 0.0, "series": "training", "loss": 1.0, "error": 1.0}], [], "loss", "loss"
-    ).to_dict()
+    """pyarrow imported and one chart built, before the first training's first point (Altair
+    and pandas took 1.3 s on a busy 2-core CPU, which the first curve point waited for)."""
+    _chart([{"x": 0.0, "series": "training", "loss": 1.0, "error": 1.0}], [], "loss", "loss")
 
 
-def _chart(rows, marks, field, title, axis="epoch", end=None, font: int = 14):
-    import altair as alt  # with pandas: 0.5 s to import, and the first page has no chart
-    import pandas as pd
-
-    data = pd.DataFrame(rows)
-    scale = alt.Scale(domain=[0, end], nice=False) if end else alt.Undefined
-    x = alt.X("x:Q", title=t(AXES[axis]), scale=scale, axis=axis_style(font))
-    present = [name for name in COLOURS if name in set(data.series)]
-    y = alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log"), axis=axis_style(font))
-    colour = alt.Color(
-        "series:N",
-        title=None,
-        legend=legend(font, orient="bottom", labelExpr=series_names()),
-        scale=alt.Scale(domain=present, range=[COLOURS[n] for n in present]),
-    )
+def _chart(rows, marks, field, title, axis="epoch", end=None, font: int = 14) -> dict:
+    """The spec of one chart: each series a line, test points marked, pauses and rate changes
+    as labelled rules (chartspec.py: plain dicts, not Altair, for speed)."""
+    scale = {"domain": [0, end], "nice": False} if end else None
+    x = quantitative("x", axis=chartspec.axis(font), title=t(AXES[axis]))
+    if scale:
+        x["scale"] = scale
+    y = quantitative(field, axis=chartspec.axis(font), scale={"type": "log"}, title=title)
+    series = {name for name in (r["series"] for r in rows)}
+    present = [name for name in COLOURS if name in series]
+    colour = {
+        "field": "series",
+        "legend": chartspec.legend(font, labelExpr=series_names(), orient="bottom"),
+        "scale": {"domain": present, "range": [COLOURS[n] for n in present]},
+        "title": None,
+        "type": "nominal",
+    }
+    encoding = {"color": colour, "x": x, "y": y}
+    data = {name: [r for r in rows if r["series"] == name] for name in WIDTHS}
+    data["points"] = [r for r in rows if not r["series"].startswith("training")]
     layers = [
-        alt.Chart(data[data.series == name])
-        .mark_line(clip=True, strokeWidth=width)
-        .encode(x, y, colour)
+        layer(name, {"type": "line", "clip": True, "strokeWidth": width}, encoding)
         for name, width in WIDTHS.items()
     ]
-    points = data[~data.series.str.startswith("training")]
-    tooltip = [alt.Tooltip("x:Q", format=".2f"), alt.Tooltip(f"{field}:Q", format=".3g")]
-    dots = alt.OverlayMarkDef(size=70, filled=True)
-    layers.append(
-        alt.Chart(points)
-        .mark_line(point=dots, strokeDash=[5, 3], strokeWidth=3, clip=True)
-        .encode(x, y, colour, tooltip=tooltip)
-    )
-    layers += _mark_layers(alt, pd, x, marks)
-    return alt.layer(*layers).properties(height=HEIGHT)
+    tooltip = [quantitative("x", format=".2f"), quantitative(field, format=".3g")]
+    dots = {"type": "line", "clip": True, "point": {"filled": True, "size": 70}}
+    dots |= {"strokeDash": [5, 3], "strokeWidth": 3}
+    layers.append(layer("points", dots, {**encoding, "tooltip": tooltip}))
+    if marks:
+        data["marks"] = marks
+        layers += _mark_layers()
+    return chartspec.line_chart(layers, data)
 
 
-def _mark_layers(alt, pd, x, marks: list[dict]) -> list:
+def _mark_layers() -> list[dict]:
     """Pauses and rate changes: a dashed rule with its label at the top of the chart."""
-    if not marks:
-        return []
-    rules = alt.Chart(pd.DataFrame(marks)).encode(x=alt.X("x:Q"))
-    label = rules.mark_text(align="left", baseline="top", dx=4, y=2, color=TEXT, fontSize=14)
-    return [
-        rules.mark_rule(color=TEXT, strokeDash=[3, 3], strokeWidth=2),
-        label.encode(text="label:N"),
-    ]
+    x = {"x": quantitative("x")}
+    rule = {"type": "rule", "color": TEXT, "strokeDash": [3, 3], "strokeWidth": 2}
+    text = {"type": "text", "align": "left", "baseline": "top", "color": TEXT}
+    text |= {"dx": 4, "fontSize": 14, "y": 2}
+    label = {**x, "text": {"field": "label", "type": "nominal"}}
+    return [layer("marks", rule, x), layer("marks", text, label)]

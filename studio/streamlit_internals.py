@@ -103,16 +103,3 @@ def quiet_download_errors() -> None:
     logger = logging.getLogger(DOWNLOAD_LOGGER)
     if not any(isinstance(f, _OneLine) for f in logger.filters):
         logger.addFilter(_OneLine())
-
-
-CHART_HOOK = "_convert_altair_to_vega_lite_spec"  # in streamlit.elements.vega_charts
-
-
-def vega_lite_spec(chart) -> dict:
-    """An Altair chart's Vega-Lite spec as st.altair_chart makes it: its data already Arrow
-    bytes. Built once and shown on many pages (a class follows one training), each page's
-    st.vega_lite_chart then copies the bytes instead of turning the rows into Arrow again
-    (15 ms a chart a page: half of a student's curves)."""
-    from streamlit.elements import vega_charts
-
-    return hook(vega_charts, CHART_HOOK)(chart)

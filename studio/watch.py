@@ -12,7 +12,7 @@ import streamlit as st
 
 from mnist_demo.serving.jobs import FINISHED, WAITING
 from studio import classview, state
-from studio.busy import busy_text, others_running
+from studio.busy import busy_line, busy_text, others_running
 from studio.charts import charts_ui
 from studio.i18n import t
 from studio.live import live_panel_ui
@@ -39,6 +39,7 @@ def live_ui() -> None:
         st.info(waiting_text(view, state.cluster_size()))
         return
     progress_ui(view)
+    busy_line()  # trainings of others beside this one (busy.py: not a fragment of its own now)
 
 
 def live_curves_ui() -> None:

@@ -63,3 +63,83 @@ def test_a_fine_tune_is_charted_in_steps_and_compared_runs_in_digits_seen():
     with_samples = [{**e, "samples": e["step"] * 128} for e in events()]
     rows, _ = curve_rows(with_samples, "samples")
     assert series(rows, "test", "x") == pytest.approx([1.28, 2.56, 3.84, 5.12])
+
+
+def altair_chart(rows, marks, field, title, x_title, end, font):
+    """The live chart as Altair builds it (the reference the plain-dict spec is held to)."""
+    import altair as alt
+    import pandas as pd
+
+    from studio.charts import COLOURS, WIDTHS, axis_style, legend, series_names
+
+    data = pd.DataFrame(rows)
+    x = alt.X(
+        "x:Q", title=x_title, scale=alt.Scale(domain=[0, end], nice=False), axis=axis_style(font)
+    )
+    y = alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type="log"), axis=axis_style(font))
+    present = [name for name in COLOURS if name in set(data.series)]
+    colour = alt.Color(
+        "series:N",
+        title=None,
+        legend=legend(font, orient="bottom", labelExpr=series_names()),
+        scale=alt.Scale(domain=present, range=[COLOURS[n] for n in present]),
+    )
+    layers = [
+        alt.Chart(data[data.series == name])
+        .mark_line(clip=True, strokeWidth=width)
+        .encode(x, y, colour)
+        for name, width in WIDTHS.items()
+    ]
+    tooltip = [alt.Tooltip("x:Q", format=".2f"), alt.Tooltip(f"{field}:Q", format=".3g")]
+    layers.append(
+        alt.Chart(data[~data.series.str.startswith("training")])
+        .mark_line(
+            point=alt.OverlayMarkDef(size=70, filled=True),
+            strokeDash=[5, 3],
+            strokeWidth=3,
+            clip=True,
+        )
+        .encode(x, y, colour, tooltip=tooltip)
+    )
+    rules = alt.Chart(pd.DataFrame(marks)).encode(x=alt.X("x:Q"))
+    layers += [
+        rules.mark_rule(color="#374151", strokeDash=[3, 3], strokeWidth=2),
+        rules.mark_text(
+            align="left", baseline="top", dx=4, y=2, color="#374151", fontSize=14
+        ).encode(text="label:N"),
+    ]
+    return alt.layer(*layers).properties(height=330).to_dict()  # validated against the schema
+
+
+def resolved(spec, rows_of):
+    """Each layer with its data in place of the dataset's name (names differ, data must not)."""
+    out = []
+    for layer in spec["layer"]:
+        rows = rows_of(spec["datasets"][layer["data"]["name"]])
+        out.append({**layer, "data": sorted(map(str, rows))})
+    return out
+
+
+@pytest.mark.parametrize("field, font", [("loss", 14), ("error", 16)])
+def test_the_live_chart_spec_is_the_one_altair_builds_and_validates(field, font):
+    import altair as alt
+    import pyarrow as pa
+
+    from studio.charts import _chart
+
+    rows, marks = curve_rows(events())
+    mine = _chart(rows, marks, field, "a title", "epoch", 4.2, font)
+    theirs = altair_chart(
+        rows, marks, field, "a title", "epochs (passes over the training digits)", 4.2, font
+    )
+
+    def arrow(data):
+        return [
+            {k: v for k, v in r.items() if k != "__index_level_0__"}
+            for r in pa.ipc.open_stream(data).read_all().to_pylist()
+        ]
+
+    assert resolved(mine, arrow) == resolved(theirs, lambda rows: rows)
+    assert mine["height"] == theirs["height"]
+    plain = {**mine, "datasets": {k: arrow(v) for k, v in mine["datasets"].items()}}
+    alt.LayerChart.from_dict(plain, validate=True)  # a valid Vega-Lite spec by the schema

@@ -67,24 +67,3 @@ def test_the_session_hook_missing_is_an_error_not_a_no_op(monkeypatch):
     monkeypatch.delattr(Runtime, internals.SESSION_HOOK, raising=False)
     with pytest.raises(internals.StreamlitHookMissing, match=internals.SESSION_HOOK):
         internals.hook(Runtime, internals.SESSION_HOOK)
-
-
-def test_the_chart_hook_gives_a_spec_whose_data_is_arrow_already():
-    import altair as alt
-    import pandas as pd
-    import pyarrow as pa
-
-    rows = pd.DataFrame({"x": [0.0, 1.0, 2.0], "loss": [1.0, 0.5, 0.25]})
-    spec = internals.vega_lite_spec(alt.Chart(rows).mark_line().encode(x="x:Q", y="loss:Q"))
-    [data] = spec["datasets"].values()
-    table = pa.ipc.open_stream(data).read_all()  # Arrow IPC, read back by pyarrow itself
-    assert table.column("loss").to_pylist() == [1.0, 0.5, 0.25]
-    assert spec["mark"] in ("line", {"type": "line"})
-
-
-def test_the_chart_hook_missing_is_an_error_not_a_no_op(monkeypatch):
-    from streamlit.elements import vega_charts
-
-    monkeypatch.delattr(vega_charts, internals.CHART_HOOK, raising=False)
-    with pytest.raises(internals.StreamlitHookMissing, match=internals.CHART_HOOK):
-        internals.vega_lite_spec(None)
