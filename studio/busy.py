@@ -11,7 +11,8 @@ from mnist_demo.serving.jobs import ACTIVE
 from studio import classlink, state
 from studio.i18n import t
 
-REFRESH_S = 1.0  # each page looks this often: a one-line fragment, a few ms of the server CPU
+# Each page looks this often: a look costs its browser 50-80 ms of CPU, whatever it draws.
+REFRESH_S = 2.0
 
 
 def busy_ui() -> None:
