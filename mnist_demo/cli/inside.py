@@ -10,7 +10,7 @@ import time
 
 from mnist_demo.data import load_mnist
 from mnist_demo.storage.archive import sha256_file
-from mnist_demo.storage.store import load_model, weights_root
+from mnist_demo.storage.store import load_model, resolve, weights_root
 from mnist_demo.tfimport import import_tensorflow_quietly
 
 MISTAKES_SHOWN = 20  # in the text report; --json lists every mistake
@@ -30,11 +30,12 @@ def add_parsers(sub, model_help: str, data_help: str) -> None:
 
 
 def report(args, argv) -> int:
+    path = resolve(args.model)  # an unknown name is refused before TensorFlow's import
+    data = load_mnist(args.data)
     import_tensorflow_quietly()
     from mnist_demo.nets.report import test_report
 
-    model = load_model(args.model)
-    data = load_mnist(args.data)
+    model = load_model(path)
     rep = test_report(model, data.x_test, data.y_test)
     if args.json:
         print(json.dumps(rep.to_json(data.y_test, limit=None)))

@@ -103,6 +103,7 @@ def _evaluate(args, argv) -> int:
 
 
 def _predict(args, argv) -> int:
+    model = resolve(args.model)  # an unknown name is refused before TensorFlow's import
     inputs, errors = {}, {}
     for path in args.images:
         try:
@@ -117,7 +118,7 @@ def _predict(args, argv) -> int:
         from mnist_demo.nets.inference import predict_probs
 
         batch = np.stack(list(inputs.values()))
-        probs = dict(zip(inputs, predict_probs(load_model(args.model), batch)))
+        probs = dict(zip(inputs, predict_probs(load_model(model), batch)))
         unlike = dict(zip(inputs, cli_inside.unlike_flags(batch) if args.json else []))
     for path in args.images:
         print(prediction_line(path, probs.get(path), errors.get(path), args.json, unlike.get(path)))

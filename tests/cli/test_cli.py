@@ -117,6 +117,9 @@ def test_user_errors_are_one_line(tmp_path, args, make):
         ["train", "cnn", "--recipe", "slow"],
         ["evaluate", "resnet"],
         ["evaluate", "cnn", "--data", "MISSING"],
+        ["report", "resnet"],
+        ["report", "cnn", "--data", "MISSING"],
+        ["predict", "--model", "resnet", "MISSING"],
         ["finetune", "cnn", "--images", "MISSING", "--labels", "MISSING"],
     ],
 )
