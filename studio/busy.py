@@ -29,7 +29,7 @@ def busy_ui() -> None:
 def own_training_active() -> bool:
     """Whether this page's training is in line or running (its end reruns the whole page)."""
     job = st.session_state.get(state.JOB)
-    return job is not None and job.view().state in ACTIVE
+    return job is not None and job.state in ACTIVE  # not view(): it copies every event
 
 
 def others_running() -> list:

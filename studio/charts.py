@@ -184,12 +184,11 @@ def warm() -> None:
 def _chart(rows, marks, field, title, axis="epoch", end=None, font: int = 14) -> dict:
     """The spec of one chart: each series a line, test points marked, pauses and rate changes
     as labelled rules (chartspec.py: plain dicts, not Altair, for speed)."""
-    scale = {"domain": [0, end], "nice": False} if end else None
     x = quantitative("x", axis=chartspec.axis(font), title=t(AXES[axis]))
-    if scale:
-        x["scale"] = scale
+    if end:
+        x["scale"] = {"domain": [0, end], "nice": False}
     y = quantitative(field, axis=chartspec.axis(font), scale={"type": "log"}, title=title)
-    series = {name for name in (r["series"] for r in rows)}
+    series = {r["series"] for r in rows}
     present = [name for name in COLOURS if name in series]
     colour = {
         "field": "series",

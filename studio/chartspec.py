@@ -3,7 +3,7 @@
 Altair built the same spec in 57 ms a chart on a 2-core AVX2 EPYC (two thirds of it validating
 against the schema), twice every 1.5 s while a training runs; on a laptop that is also the
 server, those were CPU seconds the training did not get. This builds it in about a millisecond.
-tests/app/test_chartspec.py holds it to Altair's own output for the same curves.
+tests/app/test_charts.py holds it to Altair's own output for the same curves.
 """
 
 from __future__ import annotations
