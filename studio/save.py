@@ -11,6 +11,8 @@ fills it alone), and it needs room on its disk.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import streamlit as st
 
@@ -34,6 +36,9 @@ from studio.owner import mine, owner
 log = logging.getLogger(__name__)
 COMMAND = "trained in MNIST Studio (streamlit run app.py)"  # the record's "command"
 AUTO_NAME = "save_auto_name"  # the default name last offered
+LAST_SAVE = "save_last"  # (the model, when its save ended): to tell a second press of one click
+DOUBLE_PRESS_S = 2.0
+_SAVING = threading.Lock()  # one save at a time on the server: rooms and shares count each one
 
 
 def save_ui(saved) -> None:
@@ -102,6 +107,35 @@ def save(kind: str) -> None:
     st.session_state[state.SAVE_SUGGESTED] = None
     if result is None:
         return
+    with _SAVING:
+        if _double_press(result):
+            return
+        path = _write(result, kind)
+        if path is None:
+            return
+        st.session_state[LAST_SAVE] = (result, time.monotonic())
+    st.session_state[state.MINE].add(path.stem)
+    st.session_state[state.SAVE_REPLACE] = False
+    st.session_state[state.SAVE_NAME] = None
+    fresh_name(kind)  # the next save's
+    text = t("save.saved_as_it_is_now", name=path.name)
+    st.session_state[state.SAVE_NOTE] = ("success", plain(text))
+
+
+def _double_press(result) -> bool:
+    """Save pressed again within DOUBLE_PRESS_S of this model's save, under the name offered
+    after it: the same click twice (a double click, or one press dispatched twice), not a copy."""
+    last = st.session_state.get(LAST_SAVE)
+    return (
+        last is not None
+        and last[0] is result
+        and time.monotonic() - last[1] < DOUBLE_PRESS_S
+        and st.session_state.get(state.SAVE_NAME) == st.session_state.get(AUTO_NAME)
+    )
+
+
+def _write(result, kind: str):
+    """The saved file's path; None when it was refused or failed (the note says why)."""
     try:
         stem, replace = may_save(st.session_state.get(state.SAVE_NAME) or "")
         need = result.model.count_params() * 4 + (1 << 20)  # float32 weights and the archive
@@ -111,15 +145,13 @@ def save(kind: str) -> None:
         meta = result.metadata(COMMAND)
         if owner() is not None:
             meta["owner"] = owner()  # the hash of this browser's token: it owns it after a reload
-        path = save_model(result.model, stem, meta, saves_root(), replace=replace)
+        return save_model(result.model, stem, meta, saves_root(), replace=replace)
     except SaveRefused as e:
         text = error_text(e) + (t("save.instead", suggestion=e.suggestion) if e.suggestion else ".")
         st.session_state[state.SAVE_NOTE] = ("error", plain(text))
         st.session_state[state.SAVE_SUGGESTED] = e.suggestion
-        return
     except MnistDemoError as e:
         st.session_state[state.SAVE_NOTE] = ("error", plain(error_text(e)))
-        return
     except OSError as e:
         log.warning("saving %s failed: %s", kind, e)
         reason = e.strerror or type(e).__name__
@@ -127,13 +159,7 @@ def save(kind: str) -> None:
             "error",
             plain(t("save.could_not_save", reason=reason)),
         )
-        return
-    st.session_state[state.MINE].add(stem)
-    st.session_state[state.SAVE_REPLACE] = False
-    st.session_state[state.SAVE_NAME] = None
-    fresh_name(kind)  # the next save's
-    text = t("save.saved_as_it_is_now", name=path.name)
-    st.session_state[state.SAVE_NOTE] = ("success", plain(text))
+    return None
 
 
 def may_save(name: str) -> tuple[str, bool]:

@@ -101,6 +101,23 @@ def test_the_default_name_is_one_nobody_else_has(weights, fake_train):
     assert names[0] != names[1] and all(n.startswith("my-cnn-") for n in names)
 
 
+def test_one_click_saves_once_and_a_later_press_saves_a_copy(weights, fake_train, monkeypatch):
+    """Save dispatched twice for one click (a double click, or a press run twice) saves once;
+    pressed again later, it saves the copy it offers under a fresh name."""
+    from studio import save
+
+    monkeypatch.setattr(save, "DOUBLE_PRESS_S", 3600.0)  # however slow this machine's reruns
+    at = save_as(trained_page(), "once")
+    at.button(key="save").click().run()
+    saved = weights.parent / "saved"
+    assert [p.name for p in saved.glob("*.keras")] == ["once.keras"]
+    assert "Saved as once.keras" in said(at) and "exists" not in said(at)
+    monkeypatch.setattr(save, "DOUBLE_PRESS_S", 0.0)
+    at.button(key="save").click().run()
+    copies = [p.name for p in saved.glob("my-cnn-*.keras")]
+    assert len(copies) == 1 and f"Saved as {copies[0]}" in said(at)
+
+
 def test_the_servers_limits_refuse_a_save_with_a_clear_message(weights, fake_train, monkeypatch):
     monkeypatch.setattr(state, "MAX_SAVED", 1)
     at = save_as(trained_page(), "one")
