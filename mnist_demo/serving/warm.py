@@ -21,6 +21,7 @@ from mnist_demo.data import Mnist
 
 WARM = settings.WARM_TRAINER.get()
 REWARM_AFTER_S = 3.0  # after a training: not while the page shows how it ended
+MNIST_TRAIN = 60_000  # training images: a kept network matches a run on MNIST itself
 
 
 def spawn() -> tuple[subprocess.Popen, Connection]:
@@ -84,13 +85,19 @@ def take_warm() -> tuple[subprocess.Popen, Connection] | None:
 
 def rehearse() -> None:
     """Everything a first training does once per process, done before it is asked for: both
-    networks built, compiled and stepped on a few blank images (Keras' and TensorFlow's lazy
-    imports, oneDNN's kernels for these shapes). The real training starts from fresh weights."""
+    networks built, compiled and stepped on blank images (Keras' and TensorFlow's lazy imports,
+    oneDNN's kernels for these shapes), and kept traced for a class recipe's training
+    (training/kept.py). The real training starts from fresh weights."""
+    from mnist_demo.events import panel_indices
     from mnist_demo.training import engine as training
     from mnist_demo.training.recipes import RECIPES
+    from mnist_demo.training.schedule import plan_steps
 
-    blank, labels = np.zeros((512, 28, 28), np.uint8), np.zeros(512, np.uint8)
+    blank, labels = np.zeros((2048, 28, 28), np.uint8), np.zeros(2048, np.uint8)
     tiny = Mnist(blank, labels, blank[:16], labels[:16], source="rehearsal")
+    n_train = MNIST_TRAIN - len(panel_indices(MNIST_TRAIN))  # less the live panel's digits
     for kind in ("mlp", "cnn"):
-        recipe = RECIPES[(kind, "class")].with_(budget_s=None, epochs=1)
-        training.train(recipe, tiny, max_steps=2 * recipe.steps_per_execution)
+        recipe = RECIPES[(kind, "class")]
+        # One call's steps of a class run on MNIST: the step it traces is the one kept.
+        steps = plan_steps(recipe, n_train).steps_per_execution
+        training.train(recipe, tiny, max_steps=steps, keep=True)

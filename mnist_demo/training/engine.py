@@ -19,6 +19,7 @@ from mnist_demo.data import Mnist, to_float
 from mnist_demo.events import panel_images, panel_indices
 from mnist_demo.nets.inference import batch_function, evaluate
 from mnist_demo.nets.models import build_model, resolve_precision
+from mnist_demo.training import kept
 from mnist_demo.training.augment import augment_batch
 from mnist_demo.training.control import Control
 from mnist_demo.training.recipes import Recipe
@@ -65,23 +66,28 @@ def train(
     start: list | None = None,
     feed: Feed | None = None,
     portable: tuple | None = None,
+    keep: bool = False,
 ) -> TrainResult:
     """Train by `recipe`, events to each subscriber; `stop` ends it after the current step,
     `control` also pauses it, scales its rate, shows it a drawing; `max_steps` caps it. A
     fine-tune gives `start` (weights; else a fresh network), `feed` (else mnist_feed) and
-    `portable` (the float32 network the result goes into; else portable_network's)."""
+    `portable` (the float32 network the result goes into; else portable_network's). `keep`:
+    keep the network traced for the next training of this recipe in this process (kept.py)."""
     control = control or Control(stop)
     precision = resolve_precision(recipe.precision)
     keras.utils.set_random_seed(recipe.seed)
-    model = build_model(recipe.model, precision, training=True, init=recipe.init)
+    fresh = build_model(recipe.model, precision, training=True, init=recipe.init)
     if start is not None:
-        model.set_weights(start)
+        fresh.set_weights(start)
     feed = feed or mnist_feed(recipe, data)
     plan = plan_steps(recipe, feed.n_train, max_steps)
-    _compile(model, recipe, plan)
+    key = kept.signature(recipe, precision, plan.steps_per_execution)
+    model, portable = kept.take(key, fresh, portable) or _compiled(fresh, recipe, plan, portable)
     held, panel = _subset(*feed.held_out), _panel(data)
-    batches, portable = feed.batches(), portable or portable_network(recipe.model)
+    batches = feed.batches()
     first = FirstState(model)  # what a reset goes back to
+    if keep:
+        kept.keep(key, model, portable, first.optimizer)
     while True:
         reporter = Reporter(recipe, plan, feed.n_train, subscribers, control, held, panel)
         reporter.start(model)  # training time counts from here: data sets built, model compiled
@@ -100,7 +106,8 @@ class FirstState:
 
     def __init__(self, model):
         self.model = model
-        model.optimizer.build(model.trainable_variables)
+        if not model.optimizer.built:  # a kept network's is (kept.py)
+            model.optimizer.build(model.trainable_variables)
         self.weights = [w.numpy() for w in model.weights]
         self.optimizer = [v.numpy() for v in model.optimizer.variables]
 
@@ -120,6 +127,12 @@ def _fit(model, batches, plan, callbacks: list) -> None:
         shuffle=False,  # the dataset shuffles itself
         verbose=0,
     )
+
+
+def _compiled(model, recipe: Recipe, plan, portable: tuple | None) -> tuple:
+    """`model` compiled, and the float32 network its result goes into."""
+    _compile(model, recipe, plan)
+    return model, portable or portable_network(recipe.model)
 
 
 def _compile(model, recipe: Recipe, plan) -> None:

@@ -6,11 +6,15 @@ The Reporter (reporter.py) calls it between two steps, so that the weights canno
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import tensorflow as tf
 
 from mnist_demo.data import BATCH
 from mnist_demo.nets.inference import loss_and_accuracy
+
+_TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # network -> its traced pass
 
 
 class Readings:
@@ -21,10 +25,17 @@ class Readings:
         self._predict = None
 
     def trace(self, model) -> None:
-        """One trace for every batch size, done now: compiling is set-up, not evaluation time."""
-        spec = tf.TensorSpec((None, 28, 28, 1), tf.float32)
-        self._predict = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-        self._predict(tf.zeros((1, 28, 28, 1)))
+        """One trace for every batch size, done now: compiling is set-up, not evaluation time.
+        Once per network: a Reset's run, or a kept network's next training, reuses it."""
+        self._predict = _TRACED.get(model)
+        if self._predict is None:
+            spec = tf.TensorSpec((None, 28, 28, 1), tf.float32)
+            network = weakref.ref(model)  # the trace must not keep its network alive
+            self._predict = tf.function(
+                lambda x: network()(x, training=False), input_signature=[spec]
+            )
+            self._predict(tf.zeros((1, 28, 28, 1)))
+            _TRACED[model] = self._predict
 
     def read(self, drawing: np.ndarray | None) -> tuple[float, float, dict]:
         """(held-out loss, accuracy, the EVAL event's fields) of the network as it is now."""
