@@ -76,13 +76,9 @@ def train(
     control = control or Control(stop)
     precision = resolve_precision(recipe.precision)
     keras.utils.set_random_seed(recipe.seed)
-    fresh = build_model(recipe.model, precision, training=True, init=recipe.init)
-    if start is not None:
-        fresh.set_weights(start)
     feed = feed or mnist_feed(recipe, data)
     plan = plan_steps(recipe, feed.n_train, max_steps)
-    key = kept.signature(recipe, precision, plan.steps_per_execution)
-    model, portable = kept.take(key, fresh, portable) or _compiled(fresh, recipe, plan, portable)
+    model, portable, key = _network(recipe, precision, plan, start, portable)
     held, panel = _subset(*feed.held_out), _panel(data)
     batches = feed.batches()
     first = FirstState(model)  # what a reset goes back to
@@ -129,10 +125,19 @@ def _fit(model, batches, plan, callbacks: list) -> None:
     )
 
 
-def _compiled(model, recipe: Recipe, plan, portable: tuple | None) -> tuple:
-    """`model` compiled, and the float32 network its result goes into."""
-    _compile(model, recipe, plan)
-    return model, portable or portable_network(recipe.model)
+def _network(recipe: Recipe, precision: str, plan, start, portable) -> tuple:
+    """(the network to train, compiled; the float32 network its result goes into; its key in
+    kept.py): a fresh network of the recipe's seed (or `start`'s weights), or the kept one
+    given its variables."""
+    fresh = build_model(recipe.model, precision, training=True, init=recipe.init)
+    if start is not None:
+        fresh.set_weights(start)
+    key = kept.signature(recipe, precision, plan.steps_per_execution)
+    taken = kept.take(key, fresh, portable)
+    if taken is None:
+        _compile(fresh, recipe, plan)
+        taken = fresh, portable or portable_network(recipe.model)
+    return (*taken, key)
 
 
 def _compile(model, recipe: Recipe, plan) -> None:
