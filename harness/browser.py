@@ -23,6 +23,12 @@ CHROMIUM_ARGS = [
 ]
 
 
+# For a server whose test presses no Train, or not for the warm process's sake: without it, the
+# server spawns a training process at its first page (TensorFlow imported, both networks
+# rehearsed: ~20 s of a core) that nothing uses.
+NO_WARM_TRAINER = {"MNIST_STUDIO_WARM_TRAINER": "0"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -21,8 +21,8 @@ import weakref
 
 from mnist_demo import settings
 from mnist_demo.errors import MnistDemoError, first_line
+from mnist_demo.serving.ondisk import ARRAYS
 from mnist_demo.serving.runner import POLL_S, Event, Failed, StopsOnce, received, run_training
-from mnist_demo.serving.worker import ARRAYS
 from mnist_demo.training.control import Control
 
 ADDRESS_VAR, CPUS_VAR = settings.RAY_ADDRESS.name, settings.CPUS_PER_TRAINING.name

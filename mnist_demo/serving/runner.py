@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 from mnist_demo.errors import MnistDemoError, first_line
@@ -39,6 +40,7 @@ class Failed:
 
 Message = Event | Result | Failed
 STOP = ("stop",)
+NEXT = ("next",)  # a process's training is over: what comes next is for the next one
 
 
 @runtime_checkable
@@ -64,12 +66,18 @@ class StopsOnce:
             self.tell(STOP)
 
 
-def run_training(send: Callable[[Message], None], control, work, data, max_steps, plain=False):
+def run_training(
+    send: Callable[[Message], None], control, work, data, max_steps, plain=False, keep=False
+):
     """Train by `work` (a Recipe, or a finetune.FineTune), sending each event, then the result
-    (as plain fields and weights when `plain`: for a pipe or Ray) or why it failed."""
+    (as plain fields and weights when `plain`: for a pipe or Ray) or why it failed. `keep`: the
+    network stays traced for the next training of the same recipe (training/kept.py)."""
     from mnist_demo.training import engine, finetune  # TensorFlow loads here, off the page
 
-    run = finetune.finetune if isinstance(work, finetune.FineTune) else engine.train
+    if isinstance(work, finetune.FineTune):
+        run = finetune.finetune
+    else:
+        run = partial(engine.train, keep=keep)
     try:
         result = run(
             work, data, subscribers=[lambda e: send(Event(e))], control=control, max_steps=max_steps

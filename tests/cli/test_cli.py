@@ -1,9 +1,14 @@
-"""The command line end to end, as a user runs it: real processes, real files, a small MNIST slice."""
+"""The command line end to end, as a user runs it: real files, a small MNIST slice. Most commands
+run in this process (`main` with the arguments a user types, its output captured): a process of
+their own would import TensorFlow again, seconds of a core each. Those that are about a process
+(where it runs from, what it imports, the download's environment) run in one."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +17,23 @@ from PIL import Image
 
 from harness import ROOT
 from harness.drawings import drawing_set
+from mnist_demo.cli.main import main
 from mnist_demo.storage.store import WEIGHTS_ENV, list_models, model_path
 
 
 def run(*args, env_extra=None, cwd=ROOT):
+    """`python -m mnist_demo ARGS` in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+        for name, value in (env_extra or {}).items():
+            patch.setenv(name, value)
+        patch.chdir(cwd)
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_process(*args, env_extra=None, cwd=ROOT):
+    """`python -m mnist_demo ARGS` in a process of its own: (exit status, stdout, stderr)."""
     env = {**os.environ, **(env_extra or {})}
     p = subprocess.run(
         [sys.executable, "-m", "mnist_demo", *map(str, args)],
@@ -140,7 +158,7 @@ def test_a_mistyped_command_is_answered_before_tensorflow_loads(tmp_path, args):
 
 def test_missing_mnist_offline_says_how_to_fix(tmp_path):
     # No MNIST_DATA and no network: the download fails and the message says what to set.
-    code, out, err = run(
+    code, out, err = run_process(
         "evaluate",
         "mlp",
         env_extra={
@@ -159,7 +177,7 @@ def test_saves_where_the_app_looks_from_any_folder_and_keeps_shipped_names(tmp_p
     # As an installed package: run from another folder, with the app's weights folder set.
     env = {"MNIST_STUDIO_WEIGHTS": str(weights), "PYTHONPATH": str(ROOT)}
     tiny = ["--data", mnist_path, "--limit", 500, "--steps", 3]
-    code, out, err = run("train", "mlp", *tiny, env_extra=env, cwd=elsewhere)
+    code, out, err = run_process("train", "mlp", *tiny, env_extra=env, cwd=elsewhere)
     assert code == 0, err
     assert [m.name for m in list_models(weights)] == ["mlp-fast"]
     assert list(elsewhere.iterdir()) == []

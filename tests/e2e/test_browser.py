@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import TimeoutError, expect
 
-from harness.browser import ROOT, start_app
+from harness.browser import NO_WARM_TRAINER, ROOT, start_app
 from harness.strokes import draw_digit, touch_digit
 
 # The browser tests run one after the other in one worker (tests/conftest.py), against one server.
@@ -309,7 +309,8 @@ def test_two_sessions_one_trains_the_cnn_other_draws(browser, app_url, app_weigh
 
 
 def test_no_mnist_the_page_says_how_to_fix_and_still_predicts(browser, app_weights, tmp_path):
-    proc, url, _ = start_app(app_weights, {"MNIST_DATA": str(tmp_path / "absent.npz")})
+    env = {"MNIST_DATA": str(tmp_path / "absent.npz"), **NO_WARM_TRAINER}  # nothing can train
+    proc, url, _ = start_app(app_weights, env)
     try:
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         page.goto(url)

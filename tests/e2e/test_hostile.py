@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from harness.browser import ROOT, start_app
+from harness.browser import NO_WARM_TRAINER, ROOT, start_app
 from harness.strokes import draw_digit
 from mnist_demo.nets.models import build_model
 from mnist_demo.storage.saving import save_model
@@ -57,7 +57,7 @@ MANGLE = """() => {
 def server(tmp_path):
     weights = tmp_path / "weights"
     shutil.copytree(ROOT / "weights", weights)
-    proc, url, log = start_app(weights)
+    proc, url, log = start_app(weights, NO_WARM_TRAINER)  # these tests train nothing
     yield url, weights, log
     proc.terminate()
     try:
@@ -194,11 +194,12 @@ def test_a_server_killed_whole_mid_save_restarts_with_a_usable_model_and_no_litt
     for step in ("archive", "rename"):  # saved earlier from this browser: untrained MLPs
         save_model(build_model("mlp"), step, {"model": "mlp", "owner": owner}, saved)
     launcher = [sys.executable, str(ROOT / "harness" / "kill_server.py")]
-    proc, url, log = start_app(weights, {"KILL_AT": str(kill_at)}, launcher)
+    env = {"KILL_AT": str(kill_at), **NO_WARM_TRAINER}  # its trainings start as cold as they may
+    proc, url, log = start_app(weights, env, launcher)
     try:
         for step in ("archive", "rename"):  # the restart after the first is the second's server
             old = killed_mid_save(browser, url, proc, kill_at, step)
-            proc, url, log = start_app(weights, {"KILL_AT": str(kill_at)}, launcher)
+            proc, url, log = start_app(weights, env, launcher)
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             page.goto(url)
             canvas_of(page)

@@ -1,5 +1,6 @@
 """Background training jobs: the slot limit, waiting and cancelling, and a closed tab's training."""
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -182,21 +183,38 @@ def test_a_crashed_training_process_fails_the_job_not_the_server(small, monkeypa
 
 def test_the_data_goes_to_training_processes_as_files_written_once(small):
     import gc
-    import os
 
     import numpy as np
 
-    from mnist_demo.serving import worker
+    from mnist_demo.serving import ondisk
 
     data = small.head(50, 20)
-    files = worker._on_disk(data)
-    assert worker._on_disk(data) is files  # once per dataset, not once per training
-    for name in worker.ARRAYS:
+    files = ondisk.on_disk(data)
+    assert ondisk.on_disk(data) is files  # once per dataset, not once per training
+    for name in ondisk.ARRAYS:
         np.testing.assert_array_equal(np.load(files[name]), getattr(data, name))
     folder = os.path.dirname(files["x_train"])
     del data
     gc.collect()
     assert not os.path.exists(folder)  # gone with the data
+
+
+def test_a_killed_servers_data_folder_goes_when_the_next_server_writes_its_own(small):
+    import subprocess
+    import tempfile
+
+    from mnist_demo.serving import ondisk
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # a server that was killed: its process is gone, its folder stayed
+    orphan = Path(tempfile.mkdtemp(prefix=f"{ondisk.DATA_PREFIX}{ended.pid}-"))
+    (orphan / "x_train.npy").write_bytes(b"left behind")
+    alive = Path(tempfile.mkdtemp(prefix=f"{ondisk.DATA_PREFIX}{os.getppid()}-"))
+    data = small.head(30, 10)
+    files = ondisk.on_disk(data)
+    assert not orphan.exists() and alive.exists()  # another server's, still running
+    assert Path(files["x_train"]).parent.name.startswith(f"{ondisk.DATA_PREFIX}{os.getpid()}-")
+    alive.rmdir()
 
 
 def test_wait_end_returns_as_the_job_ends_not_when_its_process_exits(small):
@@ -232,6 +250,48 @@ def test_a_training_process_kept_warm_takes_the_next_training(small, monkeypatch
     assert all(isinstance(m, Event) for m in messages[:-1])
     assert messages[0].event["kind"] == "start"
     monkeypatch.setattr(warm, "WARM", False)  # no new one after this test
+    warm.let_go()  # nor this one, waiting for a next training
+
+
+def results(run) -> list:
+    from mnist_demo.serving.runner import Result
+
+    messages = [m for m in run.messages() if m is not None]
+    assert isinstance(messages[-1], Result), messages[-1]
+    return messages[-1].result
+
+
+def test_a_process_whose_training_ended_well_takes_the_next_one_as_a_fresh_one(small, monkeypatch):
+    """After its result, the process waits for the next training (no TensorFlow import, the
+    recipe's step traced), which trains exactly as one in a new process would; a late command
+    for the last training does not reach it; after REUSES trainings the process ends."""
+    import mnist_demo.serving.warm as warm
+    from mnist_demo.serving import worker
+    from mnist_demo.training import engine, kept
+
+    monkeypatch.setattr(warm, "WARM", True)
+    monkeypatch.setattr(worker, "REWARM_AFTER_S", 600.0)  # no new one while this test looks
+    monkeypatch.setattr(worker, "REUSES", 2)
+    warm.let_go()  # a new process for this test
+    # A class recipe (its network is kept) in an hour's budget: a few calls, whatever the CPU.
+    recipe = get_recipe("mlp", "class").with_(seed=5, budget_s=3600)
+    first = worker.ProcessRun(recipe.with_(seed=1), small, max_steps=16)
+    pid = first.pid
+    assert results(first).steps == 16
+    assert warm.warm_pid() == pid  # waiting for the next
+    first.stop()  # pressed late: its training has ended
+    second = worker.ProcessRun(recipe, small, max_steps=24)
+    assert second.pid == pid
+    got = results(second)
+    kept.clear()
+    want = engine.train(recipe, small, max_steps=24)  # a new network, in this process
+    assert got.steps == 24 and not got.stopped
+    for a, b in zip(got.model.get_weights(), want.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert warm.warm_pid() is None  # its second training: REUSES reached, it ended
+    wait_until(lambda: pid not in training_processes())
+    monkeypatch.setattr(warm, "WARM", False)
+    warm.let_go()
 
 
 def test_every_runner_implements_the_runner_protocol(small):

@@ -33,8 +33,27 @@ def test_a_kept_network_trains_as_a_fresh_one_would(small, kind, changes, steps)
     for a, b in zip(again.model.get_weights(), fresh.model.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert again.test_accuracy == fresh.test_accuracy
+    if kind == "cnn":
+        return
     # A run that is not the kept one's (another batch size) builds its own.
     rehearsal = engine.train(recipe.with_(seed=0), blanks, max_steps=spe, keep=True)
     other = engine.train(recipe.with_(batch_size=recipe.batch_size // 2), small, max_steps=steps)
     assert other.model is not rehearsal.model and len(kept._KEPT) == 1
+    kept.clear()
+
+
+def test_a_rehearsal_stops_where_work_has_come():
+    from mnist_demo.serving.warm import rehearse
+
+    kept.clear()
+    rehearse(given=lambda: True)  # a process spawned for a training already waiting
+    assert not kept._KEPT
+    asked = []
+
+    def after_the_mlp() -> bool:  # work comes once the MLP is rehearsed
+        asked.append(len(asked))
+        return len(asked) > 1
+
+    rehearse(given=after_the_mlp)
+    assert [key[0].model for key in kept._KEPT] == ["mlp"] and len(asked) == 2
     kept.clear()
