@@ -12,7 +12,15 @@ from pathlib import Path
 
 from harness import ROOT
 
+# The benchmarks measure what a person's browser does: Debian's Chromium. The tests drive its
+# headless shell (Debian's chromium-headless-shell: the same Blink without the desktop browser
+# around it), which took a fifth less CPU over the same browser tests on 2 cores, and those
+# cores are what the suite waits for. $CHROMIUM overrides both.
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
+TEST_CHROMIUM = os.environ.get("CHROMIUM") or (
+    HEADLESS_SHELL if os.path.exists(HEADLESS_SHELL) else CHROMIUM
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, start_app
+from harness.browser import CHROMIUM_ARGS, ROOT, TEST_CHROMIUM, start_app
 
 # Every expect waits up to this long for its state (Playwright's default is 5 s): a busy machine's
 # reruns take seconds, not milliseconds.
@@ -41,7 +41,7 @@ def app_url(app_weights):
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=TEST_CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 

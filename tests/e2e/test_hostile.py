@@ -53,9 +53,10 @@ MANGLE = """() => {
 }"""
 
 
-@pytest.fixture
-def server(tmp_path):
-    weights = tmp_path / "weights"
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the tests below: each leaves its weights folder as it found it."""
+    weights = tmp_path_factory.mktemp("hostile") / "weights"
     shutil.copytree(ROOT / "weights", weights)
     proc, url, log = start_app(weights, NO_WARM_TRAINER)  # these tests train nothing
     yield url, weights, log
