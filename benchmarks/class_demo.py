@@ -98,11 +98,11 @@ def engine() -> None:
 
 
 def first_step() -> None:
-    """A training process started at the press against one kept warm: press -> first step."""
+    """Press -> first step of a training process started at the press (cold), of one kept warm
+    (TensorFlow imported, both networks rehearsed) and of the same process given back after that
+    training (worker.py: it then waits for the next)."""
     import mnist_demo.serving.warm as warm
-    import mnist_demo.serving.worker as worker
     from mnist_demo.data import load_mnist
-    from mnist_demo.serving.runner import Event, Result
     from mnist_demo.training.recipes import get_recipe
 
     print("\npress -> first step event (class recipes, ProcessRun)", flush=True)
@@ -110,34 +110,35 @@ def first_step() -> None:
     warm.WARM = True
     for kind in ("cnn", "mlp"):
         recipe = get_recipe(kind, "class")
-        timings = {}
-        for label in ("cold", "warm"):
+        for label in ("cold", "warm", "given back"):
+            if label != "given back":
+                warm.let_go()  # not the last training's process
             if label == "warm":
                 warm.prewarm()
                 time.sleep(25)  # it imports TensorFlow and rehearses both networks
-            t0 = time.perf_counter()
-            run = worker.ProcessRun(recipe, data, max_steps=12)
-            for message in run.messages():
-                if isinstance(message, Event) and message.event["kind"] == "step":
-                    timings[label] = time.perf_counter() - t0
-                    run.stop()
-                if isinstance(message, Result):
-                    ended = time.perf_counter()
-            # The next kept-warm process starts once this one has exited.
-            exited = time.perf_counter() - ended
             say(
                 f"{kind.upper()}: press -> first step, {label} process s",
-                round(timings[label], 2),
-                "<= 3" if label == "warm" else "",
+                round(_first_step(recipe, data), 2),
+                "<= 3" if label != "cold" else "",
             )
-            say(
-                f"{kind.upper()}: its result -> process exited, {label} process s", round(exited, 2)
-            )
+    warm.let_go()
     warm.WARM = False
 
 
-# ----------------------------------------------------------------------------------------- page
+def _first_step(recipe, data) -> float:
+    import mnist_demo.serving.worker as worker
+    from mnist_demo.serving.runner import Event
 
+    t0 = time.perf_counter()
+    run, seconds = worker.ProcessRun(recipe, data, max_steps=12), None
+    for message in run.messages():
+        if seconds is None and isinstance(message, Event) and message.event["kind"] == "step":
+            seconds = time.perf_counter() - t0
+            run.stop()
+    return seconds
+
+
+# ----------------------------------------------------------------------------------------- page
 HELLO = 'import streamlit as st\n\nst.title("Hello")\nst.write("world")\n'
 
 
@@ -232,7 +233,7 @@ def _estimate(page) -> float:
     return float(re.search(r"About (\d+) s here", text).group(1))
 
 
-READY_S = 25  # after a training, the kept-warm process imports TensorFlow and rehearses
+READY_S = 25  # a new kept-warm process imports TensorFlow and rehearses; a given-back one waits
 
 
 def _class_run(page, kind: str, limit_s: float | None) -> None:
