@@ -170,9 +170,10 @@ def _child(fd: int) -> None:
         os.nice(nice)
     while (work := inbox.get()) is not None:
         recipe, files, max_steps, start = work
+        data = from_disk(files)
         try:  # its network kept traced for the next training of the same recipe (kept.py)
             run_training(
-                conn.send, control[0], start or recipe, from_disk(files), max_steps, True, True
+                conn.send, control[0], start or recipe, data, max_steps, plain=True, keep=True
             )
         except OSError:  # the job is gone: nobody to send to
             break
