@@ -252,6 +252,7 @@ def _class_run(page, kind: str, limit_s: float | None) -> None:
     real = run["ended"] / 1000
     accuracy = float(re.search(r"test accuracy ([\d.]+)%", run["text"]).group(1)) / 100
     say(f"{kind} class: Train -> first curve point s", round(run["first"] / 1000, 2), "<= 3")
+    say(f"{kind} class: Train -> first speed in the progress line s", round(run["speed"] / 1000, 2))
     target = "<= 2.0x limit epoch + 10 s" if limit_s is None else f"<= {limit_s:g} s"
     say(f"{kind} class: Train -> end on screen s", round(real, 1), target)
     say(
@@ -266,12 +267,17 @@ def _class_run(page, kind: str, limit_s: float | None) -> None:
     page.wait_for_timeout(2000)
 
 
-# Times from the click on Train: the first progress line with a speed (the first curve point
-# arrives with it) and the end's message.
+# Times from the click on Train: the first point drawn on the live charts (a held-out point or a
+# stretch of the training curve in Vega's SVG, once the last run's curves have gone), the first
+# progress line with a speed, and the end's message.
 WATCH_RUN = """kind => { const t0 = performance.now(); window.__run = {};
+  const drawn = '.st-key-curves .stVegaLiteChart svg :is(.mark-symbol, .mark-line) path';
   const obs = new MutationObserver(() => {
     const r = window.__run, text = document.body.innerText;
-    if (r.first === undefined && /samples\\/s/.test(text)) r.first = performance.now() - t0;
+    const now = document.querySelector(drawn) !== null;  // the last run's curves go first
+    if (!now) r.cleared = true;
+    if (r.first === undefined && r.cleared && now) r.first = performance.now() - t0;
+    if (r.speed === undefined && /samples\\/s/.test(text)) r.speed = performance.now() - t0;
     const m = text.match(new RegExp('(Done|Stopped)[^\\\\n]*: ' + kind + ' trained[^\\\\n]*'));
     if (r.ended === undefined && m) { r.ended = performance.now() - t0; r.text = m[0];
       obs.disconnect(); }

@@ -96,7 +96,7 @@ def main(kind: str = "CNN") -> None:
                 meter.look()
                 page.wait_for_timeout(500)
             wall = time.perf_counter() - t0
-            report(kind, page.evaluate("window.__run")["text"], wall, meter.used())
+            report(kind, page.evaluate("window.__run"), wall, meter.used())
             browser.close()
     finally:
         proc.terminate()
@@ -104,10 +104,13 @@ def main(kind: str = "CNN") -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def report(kind: str, text: str, wall: float, used: dict[str, float]) -> None:
-    steps = re.search(r"trained ([\d,]+) steps", text)
-    print(f"{kind}: {text}")
+def report(kind: str, run: dict, wall: float, used: dict[str, float]) -> None:
+    steps = re.search(r"trained ([\d,]+) steps", run["text"])
+    print(f"{kind}: {run['text']}")
     print(f"Train -> end on screen {wall:.1f} s; steps {steps and steps.group(1)}")
+    print(
+        f"Train -> first curve point {run['first'] / 1000:.2f} s, first speed shown {run['speed'] / 1000:.2f} s"
+    )
     for name, seconds in used.items():
         print(f"  {name:9s} {seconds:6.1f} CPU s  {seconds / wall:.2f} cores")
 

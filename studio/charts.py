@@ -129,13 +129,13 @@ def curve_rows(events: list[dict], axis: str = "epoch", n_train: int | None = No
 CHARTS = (("loss", "charts.loss_log_scale"), ("error", "charts.mistakes_per_100_digits_log"))
 
 
-def charts_ui(events: list[dict], one_chart: bool = False) -> None:
+def charts_ui(events: list[dict], one_chart: bool = False) -> bool:
     """The two charts, side by side, from a training's events; in the class view the mistakes
-    alone, in larger type (the loss is a toggle away)."""
+    alone, in larger type (the loss is a toggle away). False: no point to draw yet."""
     axis = axis_of(events)
     rows, marks = curve_rows(events, axis)
     if not rows:
-        return
+        return False
     end, big = planned(events, axis), one_chart or classview.on()
     shown = CHARTS[1:] if big else CHARTS
     for col, (field, title) in zip(st.columns(len(shown)), shown):
@@ -151,6 +151,7 @@ def charts_ui(events: list[dict], one_chart: bool = False) -> None:
                 else t("charts.an_epoch_is_one_pass")
             )
         )
+    return True
 
 
 _SPECS: OrderedDict = OrderedDict()  # run and chart -> (when built, events seen, spec)

@@ -25,7 +25,7 @@ from studio.form import recipe_text, recipe_ui
 from studio.i18n import t
 from studio.progress import data_status_ui, estimate_text
 from studio.streamlit_internals import session_liveness
-from studio.watch import curves_ui, live_curves_ui, live_ui
+from studio.watch import CURVES_SHOWN, curves_ui, live_curves_ui, live_ui
 
 REFRESH_S = 0.5  # the progress refreshes this often while a training runs
 CURVES_REFRESH_S = 1.5  # ... and the curves and the live panel this often
@@ -92,8 +92,9 @@ def _watch_ui(job, active: bool) -> None:
     live = active or pressed
     with st.container(key="progress"):  # the page's style keeps both from fading
         st.fragment(run_every=every if live else None)(live_ui)()
+    curves_every = CURVES_REFRESH_S if st.session_state.get(CURVES_SHOWN) is job else every
     with st.container(key="curves"):
-        st.fragment(run_every=CURVES_REFRESH_S if live else None)(live_curves_ui)()
+        st.fragment(run_every=curves_every if live else None)(live_curves_ui)()
 
 
 def _last_run_ui(events: list[dict]) -> None:

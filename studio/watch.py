@@ -1,7 +1,9 @@
 """The running training, as the page watches it: its progress (one fragment, polled twice a
 second, that also takes the end) and its curves and live panel (another, once every 1.5 s: on a
 2-core server that also runs the browser, redrawing the charts twice a second took a fifth of
-the CPU the training could have had; measured in benchmarks/class_demo.py's page part).
+the CPU the training could have had; measured in benchmarks/class_demo.py's page part). Until
+the first point is drawn, the curves are looked for twice a second too: the first point comes
+within a second or two of Train, and a 1.5 s poll would add up to 1.5 s to it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from studio.progress import progress_ui, waiting_text
 
 STOP_WAIT_S = 0.5  # once Stop is pressed, each look waits this long for the end
 STOPPING_MIN_S = 0.05  # "Stopping..." reaches the browser before the end replaces it
+CURVES_SHOWN = "curves_shown"  # the job whose first curve point is on screen
 
 
 def live_ui() -> None:
@@ -49,7 +52,10 @@ def live_curves_ui() -> None:
         return
     view = job.view()
     if view.state != WAITING:
-        curves_ui(view.events)
+        drawn = curves_ui(view.events)
+        if drawn and st.session_state.get(CURVES_SHOWN) is not job:
+            st.session_state[CURVES_SHOWN] = job  # drawn: from now on at the slower pace
+            st.rerun(scope="app")  # the fragment's pace is set by a run of the whole page
         return
     running = others_running()  # while in line: the training that runs now, live
     if running:
@@ -65,13 +71,14 @@ def stopping_seen(job) -> bool:
     return not (recent and shown.job is job)
 
 
-def curves_ui(events: list[dict], own: bool = True, one_chart: bool = False) -> None:
+def curves_ui(events: list[dict], own: bool = True, one_chart: bool = False) -> bool:
     """The curves, and beside them the live predictions (with this visitor's drawing when the
     training is theirs: another's reads another's drawing). `one_chart`: the mistakes alone, as
-    the class view and a class's students show them."""
+    the class view and a class's students show them. False: no point to draw yet."""
     one_chart = one_chart or classview.on()
     left, right = st.columns([3, 2] if one_chart else [5, 2], gap="medium")
     with left:
-        charts_ui(events, one_chart)
+        drawn = charts_ui(events, one_chart)
     with right:
         live_panel_ui(events, with_drawing=own)
+    return drawn

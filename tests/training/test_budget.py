@@ -119,7 +119,7 @@ def test_a_budget_fits_the_length_to_the_measured_speed(monkeypatch):
     monkeypatch.setattr(budget.time, "perf_counter", clock)
     recipe = get_recipe("cnn", "class").with_(budget_s=60.0)
     fit = BudgetFit(recipe, cap=10_000, schedule=None)
-    assert fit.total == int(60 * budget.GUESS_SAMPLES_PER_S["cnn"] / 128)
+    assert fit.total == int(60 * budget.GUESS_SAMPLES_PER_S["cnn"] / recipe.batch_size)
     clock.now = 3.0  # the first call traced for 3 s and did 4 steps
     assert fit.update(4, clock.now) == fit.total and not fit.fitted
     clock.now = 3.0 + budget.FIT_AFTER_S + 0.5  # then 5 steps per second
