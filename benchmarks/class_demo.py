@@ -272,15 +272,17 @@ def _class_run(page, kind: str, limit_s: float | None) -> None:
 # progress line with a speed, and the end's message.
 WATCH_RUN = """kind => { const t0 = performance.now(); window.__run = {};
   const drawn = '.st-key-curves .stVegaLiteChart svg :is(.mark-symbol, .mark-line) path';
+  const end = new RegExp('(Done|Stopped)[^\\\\n]*: ' + kind + ' trained[^\\\\n]*');
+  const last = (document.body.innerText.match(end) || [null])[0];  // the last run's end
   const obs = new MutationObserver(() => {
     const r = window.__run, text = document.body.innerText;
     const now = document.querySelector(drawn) !== null;  // the last run's curves go first
     if (!now) r.cleared = true;
     if (r.first === undefined && r.cleared && now) r.first = performance.now() - t0;
     if (r.speed === undefined && /samples\\/s/.test(text)) r.speed = performance.now() - t0;
-    const m = text.match(new RegExp('(Done|Stopped)[^\\\\n]*: ' + kind + ' trained[^\\\\n]*'));
-    if (r.ended === undefined && m) { r.ended = performance.now() - t0; r.text = m[0];
-      obs.disconnect(); }
+    const m = text.match(end);
+    if (r.ended === undefined && m && m[0] !== last) { r.ended = performance.now() - t0;
+      r.text = m[0]; obs.disconnect(); }
   });
   obs.observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
