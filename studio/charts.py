@@ -129,17 +129,24 @@ def curve_rows(events: list[dict], axis: str = "epoch", n_train: int | None = No
 CHARTS = (("loss", "charts.loss_log_scale"), ("error", "charts.mistakes_per_100_digits_log"))
 
 
-def charts_ui(events: list[dict], one_chart: bool = False) -> bool:
+def charts_ui(events: list[dict], one_chart: bool = False, frame: bool = False) -> bool:
     """The two charts, side by side, from a training's events; in the class view the mistakes
-    alone, in larger type (the loss is a toggle away). False: no point to draw yet."""
+    alone, in larger type (the loss is a toggle away). False: no point to draw yet; `frame`:
+    then the empty axes, so that the browser has loaded and laid out its charts (half a second
+    on a 2-core CPU, the first time) before the first point comes."""
     axis = axis_of(events)
     rows, marks = curve_rows(events, axis)
-    if not rows:
+    if not rows and not frame:
         return False
     end, big = planned(events, axis), one_chart or classview.on()
     shown = CHARTS[1:] if big else CHARTS
+    font = 16 if big else 14
     for col, (field, title) in zip(st.columns(len(shown)), shown):
-        spec = chart_spec(events, rows, marks, field, t(title), axis, end, font=16 if big else 14)
+        spec = (
+            chart_spec(events, rows, marks, field, t(title), axis, end, font)
+            if rows
+            else _chart([], [], field, t(title), axis, end, font)
+        )
         alt_text = t("charts.the_curves_" + field)
         col.vega_lite_chart(spec=spec, width="stretch", theme=None, alt=alt_text)
     if not big:
@@ -151,7 +158,7 @@ def charts_ui(events: list[dict], one_chart: bool = False) -> bool:
                 else t("charts.an_epoch_is_one_pass")
             )
         )
-    return True
+    return bool(rows)
 
 
 _SPECS: OrderedDict = OrderedDict()  # run and chart -> (when built, events seen, spec)

@@ -52,7 +52,7 @@ def live_curves_ui() -> None:
         return
     view = job.view()
     if view.state != WAITING:
-        drawn = curves_ui(view.events)
+        drawn = curves_ui(view.events, frame=True)
         if drawn and st.session_state.get(CURVES_SHOWN) is not job:
             st.session_state[CURVES_SHOWN] = job  # drawn: from now on at the slower pace
             st.rerun(scope="app")  # the fragment's pace is set by a run of the whole page
@@ -71,14 +71,15 @@ def stopping_seen(job) -> bool:
     return not (recent and shown.job is job)
 
 
-def curves_ui(events: list[dict], own: bool = True, one_chart: bool = False) -> bool:
+def curves_ui(events: list[dict], own=True, one_chart=False, frame=False) -> bool:
     """The curves, and beside them the live predictions (with this visitor's drawing when the
     training is theirs: another's reads another's drawing). `one_chart`: the mistakes alone, as
-    the class view and a class's students show them. False: no point to draw yet."""
+    the class view and a class's students show them. False: no point to draw yet (`frame`: the
+    empty axes drawn)."""
     one_chart = one_chart or classview.on()
     left, right = st.columns([3, 2] if one_chart else [5, 2], gap="medium")
     with left:
-        drawn = charts_ui(events, one_chart)
+        drawn = charts_ui(events, one_chart, frame)
     with right:
         live_panel_ui(events, with_drawing=own)
     return drawn
