@@ -12,8 +12,9 @@ OPENBLAS_CORETYPE=Haswell (numpy's matrix product, the peak) and MNIST_STUDIO_PR
 (no bfloat16, server-wide), for this process and the app it starts.
 
 - engine: numpy's float32 matrix product (2048 x 2048, the best of 5, measured before and after)
-  against the engine's CNN training speed with the class recipe (samples/s over the step events
-  after the first 3 s, times 83.1 MFLOP a sample); the "limit epoch" is 60,000 samples at peak.
+  against the engine's CNN training speed at batch 128 and with the class recipe (batch 64),
+  each the median samples/s of the step events after the first 3 s, times 83.1 MFLOP a sample;
+  the "limit epoch" is 60,000 samples at peak.
 - page, in headless Chromium with the page's defaults: canvas visible after `streamlit run`
   against a hello-world Streamlit app (each started 3 times, interleaved); stroke -> both
   predictions (median of 10); the estimate before Train against the real Train -> end on screen
@@ -83,18 +84,30 @@ def engine() -> None:
     data = load_mnist()
     before = peak_gflops()
     recipe = get_recipe("cnn", "class").with_(budget_s=30.0)
-    events = []
-    train(recipe, data, subscribers=[events.append])
+    # The engine at batch 128; the class recipe trains at 64, which learns more from the same
+    # digits in its minute and pays a step's fixed costs (Adam's pass over 3.3 million weights)
+    # twice as often.
+    engine_rate = _samples_per_s(train, data, recipe.with_(batch_size=128, steps_per_execution=2))
+    class_rate = _samples_per_s(train, data, recipe)
     after = peak_gflops()
-    steps = [e for e in events if e["kind"] == "step" and e["elapsed"] >= 3.0]
-    rate = statistics.median(e["samples_per_s"] for e in steps if e["samples_per_s"] > 0)
     peak = max(before, after)
     say("precision", resolve_precision(recipe.precision))
     say("matmul peak GFLOP/s (before, after)", f"{before:.0f}, {after:.0f}")
-    say("engine CNN samples/s (class recipe)", round(rate))
-    say("engine CNN GFLOP/s", round(rate * CNN_MFLOP / 1000, 1))
-    say("engine share of the matmul peak", f"{rate * CNN_MFLOP / 1000 / peak:.1%}", ">= 60%")
+    say("engine CNN samples/s (batch 128)", round(engine_rate))
+    say("engine CNN GFLOP/s", round(engine_rate * CNN_MFLOP / 1000, 1))
+    share = engine_rate * CNN_MFLOP / 1000 / peak
+    say("engine share of the matmul peak", f"{share:.1%}", ">= 60%")
+    say(f"class recipe samples/s (batch {recipe.batch_size})", round(class_rate))
+    say("class recipe share of the peak", f"{class_rate * CNN_MFLOP / 1000 / peak:.1%}")
     say("limit epoch s", round(60_000 * CNN_MFLOP / 1000 / peak, 1))
+
+
+def _samples_per_s(train, data, recipe) -> float:
+    """The median speed of a training's step events after its first 3 s."""
+    events = []
+    train(recipe, data, subscribers=[events.append])
+    steps = [e for e in events if e["kind"] == "step" and e["elapsed"] >= 3.0]
+    return statistics.median(e["samples_per_s"] for e in steps if e["samples_per_s"] > 0)
 
 
 def first_step() -> None:

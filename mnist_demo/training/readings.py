@@ -37,9 +37,10 @@ class Readings:
             self._predict(tf.zeros((1, 28, 28, 1)))
             _TRACED[model] = self._predict
 
-    def read(self, drawing: np.ndarray | None) -> tuple[float, float, dict]:
-        """(held-out loss, accuracy, the EVAL event's fields) of the network as it is now."""
-        x, y = self.held_out
+    def read(self, drawing: np.ndarray | None, images: int | None = None) -> tuple:
+        """(held-out loss, accuracy, the EVAL event's fields) of the network as it is now, on
+        the held-out subset or its first `images`."""
+        x, y = (a[:images] for a in self.held_out)
         extra = [self.panel[0]] + ([drawing.reshape(1, 28, 28, 1)] if drawing is not None else [])
         probs = self._probabilities(np.concatenate([x, *extra]))
         held, rest, n = probs[: len(y)], probs[len(y) :], len(self.panel[1])

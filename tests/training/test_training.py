@@ -243,7 +243,7 @@ def test_evaluations_read_the_panel_and_the_drawing_and_stop_skips_them(small, m
     assert len(evals) == 2  # none after the stop: the final evaluation follows at once
     # A slice of 2,000 training digits lacks the panel's tail: its first 20 test digits instead.
     assert all(len(e["panel"]) == 20 and 0 <= e["drawing"] <= 9 for e in evals)
-    assert evals[0]["eval_images"] == 500  # the whole held-out set here: under 2,000
+    assert evals[1]["eval_images"] == 500  # the whole held-out set here: under 2,000
     finals = [e for e in seen if e["kind"] == "final"]
     assert finals[-1]["done"] == finals[-1]["total"] == len(small.x_test)
 
@@ -266,3 +266,14 @@ def test_the_live_panel_shows_learning(mnist, kind, steps):
     wrong = [sum(int(read != label) for read, label in zip(e["panel"], y)) for e in evals]
     assert evals[0]["step"] == 0 and wrong[0] >= 12
     assert wrong[-1] <= 4
+
+
+def test_the_first_held_out_point_reads_500_digits_and_the_others_2000(mnist):
+    """Before the first step a fresh network guesses: 500 digits tell it, in a quarter of the
+    time the first curve point and the first step would wait for 2,000."""
+    seen = []
+    train(quick(seed=3), mnist.head(2000, 3000), subscribers=[seen.append], max_steps=3)
+    evals = [e for e in seen if e["kind"] == "eval"]
+    assert [e["eval_images"] for e in evals] == [500] + [2000] * (len(evals) - 1)
+    assert evals[0]["step"] == 0 and len(evals) >= 2
+    assert 0.0 <= evals[0]["test_accuracy"] <= 0.35  # about one in ten, before any step
