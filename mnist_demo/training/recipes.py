@@ -181,8 +181,9 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     # buys. The page took about 0.85 epoch in 46 s; 50 s buy more of it within the target.
     # The page gets 250-400 steps of batch 128 there (2026-12-07, seeds 1-3, the whole tail, the
     # same 32,000 digits each): batch 128 for 250 steps 0.9858, without augmentation 0.9879;
-    # batch 64 for 500 steps 0.9882, without augmentation 0.9892 (0.9891 at 2e-3), in the same
-    # time (1,250 samples/s at either batch). Half an epoch is too short for the augmentation to
+    # batch 64 for 500 steps 0.9882, without augmentation 0.9892 (0.9891 at 2e-3), though a step's
+    # fixed costs make batch 64 about a tenth slower a digit (1,038-1,155 samples/s against
+    # 1,264-1,300 at 128, in one process). Half an epoch is too short for the augmentation to
     # pay: pen drawings of the last 2,000 test digits read 0.9805 with it, 0.9810 without (seed 1,
     # benchmarks/handwriting.py; the styles set 0.92 and 0.94). 650 steps: 0.9901; Adam's beta_2
     # at 0.99 0.9898, the weights averaged over 150 steps 0.9901. The page's end came 6.4 s after
