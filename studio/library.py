@@ -4,6 +4,8 @@ a download, and a delete (asked first) for the ones this visitor saved."""
 from __future__ import annotations
 
 import functools
+import threading
+import time
 
 import streamlit as st
 
@@ -18,6 +20,13 @@ from studio.owner import mine
 from studio.streamlit_internals import QuietError
 
 CONFIRM = "delete_confirm"  # the model whose Delete was pressed, to confirm
+# A Download press sends the browser's request for the file and reruns the page at the same
+# moment; the rerun revokes the file's link when it draws the button again, and a request it
+# beats fails ("Deferred file ... not found", seen on a busy 2-core CPU). The press's callback
+# runs before anything is drawn: it waits this long at most for the file to have been read.
+READ_WAIT_S = 1.0
+_READS: dict[str, float] = {}  # path -> when it was last read for a download
+_READ = threading.Condition()
 
 
 def ask_delete(name: str) -> None:
@@ -103,11 +112,22 @@ def _read(path) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         raise QuietError(t("library.was_deleted_after_the_list", name=path.name)) from None
+    finally:
+        with _READ:
+            _READS[str(path)] = time.monotonic()
+            _READ.notify_all()
 
 
 def gone_check(name: str, path) -> None:
-    """A Download pressed for a model deleted since the list was shown says it is gone."""
+    """A Download pressed for a model deleted since the list was shown says it is gone; for one
+    still there, the rerun waits for the browser's request to have read it (READ_WAIT_S)."""
     if not path.exists():
         text = t("library.was_deleted_after_this_list", name=name)
         st.session_state[state.SAVE_NOTE] = ("warning", plain(text))
         st.session_state[state.SAVE_SUGGESTED] = None
+        return
+    pressed = time.monotonic()
+    with _READ:
+        _READ.wait_for(
+            lambda: _READS.get(str(path), -1e9) >= pressed - READ_WAIT_S, timeout=READ_WAIT_S
+        )

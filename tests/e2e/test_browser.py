@@ -252,7 +252,9 @@ def test_two_sessions_one_trains_the_cnn_other_draws(browser, app_url, app_weigh
     # Every page sees what the server does: the other page within 2 s of the press.
     busy = b.get_by_text(re.compile(r"The CNN is (starting to train|training) for another visitor"))
     expect(busy).to_be_visible(timeout=UI)
-    assert time.monotonic() - pressed <= 2.0 + 0.5  # its 1 s poll, a rerun, the browser's look
+    # Its 2 s poll, then a rerun and the browser's look, beside the training's start (1 s once,
+    # on a busy 2-core CPU: 2.6 s).
+    assert time.monotonic() - pressed <= 2.0 + 1.0
     expect(a.get_by_text(re.compile("for another visitor"))).to_have_count(0)  # not its own
     expect(a.get_by_test_id("stProgress")).to_contain_text("samples/s", timeout=SLOW)
     expect(a.get_by_text(re.compile("dark: the same, smoothed"))).to_be_visible(timeout=UI)
