@@ -117,6 +117,7 @@ def recipe_text(recipe: Recipe) -> str:
         t("form.extra_cosine") if recipe.schedule == "cosine" else None,
         t("form.extra_augment") if recipe.augment else None,
         t("form.extra_styles") if recipe.styles else None,
+        t("form.extra_smoothing", e=recipe.label_smoothing) if recipe.label_smoothing else None,
         t("form.extra_early_stopping", n=recipe.early_stopping_patience)
         if recipe.early_stopping_patience
         else None,

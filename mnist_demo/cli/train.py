@@ -30,6 +30,11 @@ OVERRIDES = {
         "weight averaging: the average over about the last N "
         "steps is kept (0: the last step's weights)",
     ),
+    "--label-smoothing": (
+        "label_smoothing",
+        float,
+        "label smoothing: the share of the loss's target spread over the other digits (0: none)",
+    ),
     "--seed": ("seed", int, "the random seed for initialisation and shuffling"),
     "--budget": ("budget_s", float, "a class recipe's time budget in seconds (0: none)"),
     "--validation-split": (

@@ -22,6 +22,7 @@ from mnist_demo.nets.models import build_model, resolve_precision
 from mnist_demo.training import kept
 from mnist_demo.training.augment import augment_batch
 from mnist_demo.training.control import Control
+from mnist_demo.training.losses import loss_for, metrics_for
 from mnist_demo.training.recipes import Recipe
 from mnist_demo.training.reporter import EVAL_IMAGES, Reporter
 from mnist_demo.training.result import TrainResult
@@ -143,8 +144,8 @@ def _network(recipe: Recipe, precision: str, plan, start, portable) -> tuple:
 def _compile(model, recipe: Recipe, plan) -> None:
     model.compile(
         optimizer=make_optimizer(recipe, plan.total_steps),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss=loss_for(recipe),
+        metrics=metrics_for(recipe),
         steps_per_execution=plan.steps_per_execution,
     )
 

@@ -27,6 +27,7 @@ from mnist_demo.errors import TrainingDiverged
 from mnist_demo.events import END, EVAL, FINAL, PAUSE, RATE, RESUME, START, STEP
 from mnist_demo.training.budget import BudgetFit, Speed
 from mnist_demo.training.control import Control
+from mnist_demo.training.losses import CROSS_ENTROPY
 from mnist_demo.training.readings import Readings
 
 Event = dict  # see events.py
@@ -142,7 +143,8 @@ class Reporter(keras.callbacks.Callback):
         n0, loss0, acc0 = self._sums
         if logs and "loss" in logs and steps_in_round > n0:
             # Keras' logs are means over the round so far: the sums tell this stretch's mean.
-            loss1 = float(logs["loss"]) * steps_in_round
+            # A smoothed loss is not the held-out curve's: the plain cross-entropy is shown.
+            loss1 = float(logs.get(CROSS_ENTROPY, logs["loss"])) * steps_in_round
             acc1 = float(logs.get("accuracy", 0.0)) * steps_in_round
             event["loss"] = (loss1 - loss0) / (steps_in_round - n0)
             event["accuracy"] = (acc1 - acc0) / (steps_in_round - n0)
