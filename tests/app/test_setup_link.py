@@ -11,7 +11,7 @@ from tests.app.test_app import app_script, no_exception, weights
 __all__ = ["weights"]  # a fixture, used by name
 # The recipes' own settings, written out here as the reference (mnist_demo/training/recipes.py).
 MLP_FAST = {"epochs": 5, "batch": 256, "lr": 0.002}
-CNN_CLASS = {"seconds": 54, "batch": 64, "lr": 0.003}
+CNN_CLASS = {"seconds": 50, "batch": 64, "lr": 0.003}
 
 
 def page(**link) -> AppTest:
