@@ -59,7 +59,9 @@ def test_the_trained_network_moves_into_the_plain_one():
     trained, plain = build_model("cnn", training=True), build_model("cnn")
     plain.set_weights(trained.get_weights())
     x = np.random.default_rng(1).random((4, 28, 28, 1), np.float32)
-    np.testing.assert_allclose(plain(x), trained(x), atol=1e-6)
+    # conv1 may go by blocks where that is faster (convpool.py): its float32 sums then come in
+    # another order: up to 4e-6 apart in these probabilities, over 30 random inputs.
+    np.testing.assert_allclose(plain(x), trained(x), atol=2e-5)
     assert [w.shape for w in trained.weights] == [w.shape for w in plain.weights]
 
 
@@ -83,7 +85,7 @@ def test_the_training_network_has_the_plain_networks_gradients():
         with tf.GradientTape() as tape:
             loss = keras.losses.sparse_categorical_crossentropy(y, model(x, training=False))
         grads.append(tape.gradient(loss, model.trainable_weights))
-        np.testing.assert_allclose(trained(x), plain(x), atol=1e-6)
+        np.testing.assert_allclose(trained(x), plain(x), atol=2e-5)  # as above
     for got, want in zip(*grads):  # float32 sums in another order: close to their scale
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * float(np.abs(want).max()))
 
