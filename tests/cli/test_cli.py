@@ -260,3 +260,27 @@ def test_a_class_recipe_keeps_its_time_budget_unless_told_a_length(flags, want):
         want["budget_s"] = cli_train.get_recipe("cnn", "class").budget_s
         assert want["budget_s"] > 0
     assert {k: getattr(recipe, k) for k in want} == want
+
+
+@pytest.mark.parametrize(
+    "flags, want",
+    [([], None), (["--label-smoothing", "0"], 0.0), (["--label-smoothing", "0.2"], 0.2)],
+)
+def test_label_smoothing_is_the_recipes_unless_told(flags, want):
+    from mnist_demo.cli import train as cli_train
+    from mnist_demo.cli.main import build_parser
+
+    args = build_parser().parse_args(["train", "mlp", "--recipe", "class", *flags])
+    recipe = cli_train._override(cli_train.get_recipe("mlp", "class"), args)
+    class_recipe = cli_train.get_recipe("mlp", "class")
+    assert class_recipe.label_smoothing > 0
+    assert recipe.label_smoothing == (class_recipe.label_smoothing if want is None else want)
+
+
+def test_a_label_smoothing_out_of_range_is_one_line(mnist_path):
+    flags = ["--limit", "200", "--steps", "2", "--no-save", "--label-smoothing", "1.5"]
+    code, out, err = run("train", "mlp", "--data", mnist_path, *flags)
+    assert code == 2 and "Traceback" not in err, err
+    assert [line for line in err.splitlines() if line.startswith("error")] == [
+        "error: label_smoothing must be >= 0 and < 1"
+    ]
