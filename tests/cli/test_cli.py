@@ -271,8 +271,8 @@ def test_label_smoothing_is_the_recipes_unless_told(flags, want):
     from mnist_demo.cli.main import build_parser
 
     args = build_parser().parse_args(["train", "mlp", "--recipe", "class", *flags])
-    recipe = cli_train._override(cli_train.get_recipe("mlp", "class"), args)
     class_recipe = cli_train.get_recipe("mlp", "class")
+    recipe = cli_train._override(class_recipe, args)
     assert class_recipe.label_smoothing > 0
     assert recipe.label_smoothing == (class_recipe.label_smoothing if want is None else want)
 
